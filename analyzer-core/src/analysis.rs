@@ -1,0 +1,2 @@
+//! The driver: one pass over a capture in frame order (stateful: exchanges, contexts,
+//! procedures), producing one [`FrameRecord`] per frame.

@@ -1,0 +1,23 @@
+//! CoAP over UDP (RFC 7252 and the option RFCs): messages with byte ranges, the option
+//! registry, and exchanges (request/response, CON/ACK, retransmissions, Observe, Block-wise).
+//!
+//! CONTRACT (other modules rely on these names and meanings):
+//! - [`Message::parse`] is lax: it never fails; what parsed is kept and every problem becomes a
+//!   finding whose span is relative to the start of the message bytes (callers relocate it
+//!   with [`crate::finding::Span::relocate`]).
+//! - [`Message::parse_plaintext`] parses an OSCORE plaintext (code byte, options, payload) with
+//!   the same option code path.
+//! - Option values are decoded through [`options::option_def`] / [`options::OptionValue`].
+//! - [`exchange::ExchangeTracker`] links messages into exchanges; its state is bounded by the
+//!   number of live exchanges, not by the number of messages.
+
+pub mod exchange;
+pub mod message;
+pub mod options;
+
+pub use exchange::{ExchangeInfo, ExchangeTracker, MsgMeta};
+pub use message::{CoapOption, Code, Message, MessageRepr, MsgType};
+pub use options::{BlockValue, OptionDef, OptionFormat, OptionValue, OscoreClass};
+
+/// The IANA CoAP port.
+pub const COAP_PORT: u16 = 5683;

@@ -1,0 +1,24 @@
+//! kudoscope's core library.
+//!
+//! Everything that understands bytes, keys and protocols lives here; the front ends (CLI, GUI,
+//! Wireshark plugin) only read what this crate computes.
+//!
+//! Data flow: [`capture`] (pcap/pcapng frames) -> [`net`] (link layers, IP, reassembly, UDP
+//! datagrams) -> [`coap`] (messages, exchanges) -> [`oscore`] (unprotect with the context store)
+//! -> procedure observers -> findings. [`analysis::Analyzer`] drives one pass in frame order and
+//! yields one [`analysis::FrameRecord`] per frame; [`dissect`] turns a frame plus its record into
+//! a display tree.
+
+pub mod analysis;
+pub mod capture;
+pub mod coap;
+pub mod dissect;
+pub mod finding;
+pub mod hex;
+pub mod keys;
+pub mod net;
+pub mod oscore;
+pub mod time;
+
+pub use finding::{Finding, FindingKind, Layer, Severity, Span};
+pub use time::Timestamp;

@@ -1,0 +1,1 @@
+//! (stub: implemented by the OSCORE crypto work)

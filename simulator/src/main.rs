@@ -1,0 +1,2 @@
+//! `kudoscope-sim`: writes the sample captures.
+fn main() {}

@@ -1,0 +1,2 @@
+//! `kudoscope`: a tshark-like command line over analyzer-core.
+fn main() {}
