@@ -1,2 +1,143 @@
 //! `kudoscope`: a tshark-like command line over analyzer-core.
-fn main() {}
+//!
+//! This crate holds argument parsing and output formats only; everything that understands
+//! bytes lives in analyzer-core.
+
+mod cli;
+mod json;
+mod text;
+
+use analyzer_core::analysis::{Analyzer, FrameRecord, Stats};
+use analyzer_core::capture::{CaptureFormat, CaptureReader};
+use analyzer_core::finding::Finding;
+use clap::Parser;
+use cli::{Cli, Command, Format, ShowArgs, StatsArgs};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit code when the capture cannot be read (or is damaged part-way).
+const EXIT_CAPTURE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Stats(args)) => run_stats(&args),
+        None => run_show(&cli.show),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Capture(msg)) => {
+            let _ = writeln!(io::stderr(), "kudoscope: {msg}");
+            ExitCode::from(EXIT_CAPTURE)
+        }
+    }
+}
+
+/// Why a command stopped early.
+#[derive(Debug)]
+enum Failure {
+    /// The reader of our stdout went away (`| head`): not an error.
+    BrokenPipe,
+    /// The capture could not be read, or was damaged part-way (frames before were printed).
+    Capture(String),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Capture(format!("cannot write output: {e}"))
+        }
+    }
+}
+
+/// What an analysis pass leaves at the end.
+struct Outcome {
+    format: CaptureFormat,
+    /// Findings known only at the end (attached to earlier frames).
+    late: Vec<(u64, Finding)>,
+    stats: Stats,
+}
+
+/// Reads every frame of `path` through a fresh analyzer, calling `each` per frame record, then
+/// returns the late findings and the statistics.
+fn analyse(
+    path: &Path,
+    args: &cli::AnalysisArgs,
+    limit: Option<u64>,
+    mut each: impl FnMut(&FrameRecord) -> Result<(), Failure>,
+) -> Result<Outcome, Failure> {
+    let mut reader =
+        CaptureReader::open(path).map_err(|e| Failure::Capture(format!("{}: {e}", path.display())))?;
+    let format = reader.format();
+    let mut analyzer = Analyzer::new(args.config());
+    let mut damaged = None;
+    while let Some(next) = reader.next_frame() {
+        match next {
+            Ok(frame) => {
+                let record = analyzer.process(&frame);
+                each(&record)?;
+                if limit.is_some_and(|n| frame.number >= n) {
+                    break;
+                }
+            }
+            Err(e) => {
+                damaged = Some(e);
+                break;
+            }
+        }
+    }
+    let (late, stats) = analyzer.finish();
+    if let Some(e) = damaged {
+        report_late(&late);
+        return Err(Failure::Capture(format!("{}: {e}", path.display())));
+    }
+    Ok(Outcome { format, late, stats })
+}
+
+/// Findings known only at the end of the capture (e.g. reassemblies never completed) concern
+/// frames already printed: they go to stderr, and into `stats`.
+fn report_late(late: &[(u64, Finding)]) {
+    let mut err = io::stderr().lock();
+    for (frame, f) in late {
+        let _ = writeln!(err, "kudoscope: frame {frame}: {f}");
+    }
+}
+
+fn run_show(args: &ShowArgs) -> Result<(), Failure> {
+    let Some(path) = &args.capture else {
+        return Err(Failure::Capture("no capture file given (see --help)".into()));
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let outcome = analyse(path, &args.analysis, args.count, |record| {
+        match (args.format, args.verbose) {
+            (Format::Text, false) => text::write_summary_line(&mut out, record)?,
+            (Format::Text, true) => text::write_tree(&mut out, record)?,
+            (Format::Json, verbose) => json::write_frame(&mut out, record, verbose)?,
+        }
+        Ok(())
+    })
+    .inspect_err(|_| {
+        let _ = out.flush();
+    })?;
+    out.flush()?;
+    report_late(&outcome.late);
+    Ok(())
+}
+
+fn run_stats(args: &StatsArgs) -> Result<(), Failure> {
+    let Outcome { format, late, stats } = analyse(&args.capture, &args.analysis, None, |_| Ok(()))?;
+    report_late(&late);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Text => text::write_stats(&mut out, &args.capture, format, &stats)?,
+        Format::Json => json::write_stats(&mut out, &args.capture, format, &stats)?,
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,2 +1,384 @@
-//! The driver: one pass over a capture in frame order (stateful: exchanges, contexts,
-//! procedures), producing one [`FrameRecord`] per frame.
+//! The driver: one pass over a capture in frame order (stateful: reassembly, exchanges, later
+//! security contexts and procedures), producing one [`FrameRecord`] per frame.
+//!
+//! The analyzer is sans-IO: it is fed [`RawFrame`]s by the caller (CLI, GUI worker, plugin) and
+//! keeps only state that is bounded by live exchanges and reassemblies, never by frame count.
+
+use crate::capture::{LinkType, RawFrame};
+use crate::coap::exchange::{ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, Role};
+use crate::coap::message::{looks_like_coap, Message};
+use crate::coap::options::BlockValue;
+use crate::coap::COAP_PORT;
+use crate::finding::{Finding, Severity, SpanSource};
+use crate::net::{Decoded, Endpoint, Layer, NetConfig, NetDecoder};
+use crate::time::{Nanos, Timestamp};
+use std::collections::BTreeMap;
+
+/// Analysis settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyzerConfig {
+    /// UDP ports dissected as CoAP (either source or destination). Default: 5683.
+    pub coap_ports: Vec<u16>,
+    /// Try the conservative CoAP heuristic on other UDP ports.
+    pub heuristics: bool,
+    pub net: NetConfig,
+    pub exchange: ExchangeConfig,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        AnalyzerConfig {
+            coap_ports: vec![COAP_PORT],
+            heuristics: true,
+            net: NetConfig::default(),
+            exchange: ExchangeConfig::default(),
+        }
+    }
+}
+
+/// How a datagram was recognised as CoAP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoapDetection {
+    /// One of the configured CoAP ports.
+    Port,
+    /// The heuristic on another port.
+    Heuristic,
+}
+
+/// A CoAP message found in a frame, with what the exchange tracker learned about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoapRecord {
+    pub message: Message,
+    /// Where the message bytes start: in the frame (`SpanSource::Frame`) or in the reassembled
+    /// datagram (`SpanSource::Reassembled`).
+    pub source: SpanSource,
+    pub offset: usize,
+    pub detection: CoapDetection,
+    pub exchange: ExchangeInfo,
+}
+
+/// Everything the analysis knows about one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameRecord {
+    /// 1-based frame number.
+    pub number: u64,
+    pub ts: Timestamp,
+    /// Time since the first frame of the capture.
+    pub rel_time: Nanos,
+    pub link_type: LinkType,
+    pub cap_len: usize,
+    pub orig_len: u32,
+    /// Layers in the frame bytes, outermost first.
+    pub layers: Vec<Layer>,
+    /// Layers inside a reassembled datagram (ranges into its bytes).
+    pub reassembled_layers: Vec<Layer>,
+    /// Frames the datagram was reassembled from (empty when not reassembled).
+    pub reassembled_from: Vec<u64>,
+    /// The reassembled datagram bytes, when this frame completed one (for the hex view).
+    pub reassembled_bytes: Option<Vec<u8>>,
+    pub src: Option<Endpoint>,
+    pub dst: Option<Endpoint>,
+    pub coap: Option<CoapRecord>,
+    /// All findings of this frame, spans absolute in their data source.
+    pub findings: Vec<Finding>,
+}
+
+impl FrameRecord {
+    /// The highest severity among the findings, if any.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// The topmost protocol name, as a Protocol column shows it.
+    pub fn protocol(&self) -> &'static str {
+        use crate::net::LayerInfo as L;
+        if self.coap.is_some() {
+            return "CoAP";
+        }
+        let top = self.reassembled_layers.last().or(self.layers.last());
+        match top.map(|l| &l.info) {
+            Some(L::Udp { .. }) => "UDP",
+            Some(L::Ipv4 { .. }) => "IPv4",
+            Some(L::Ipv6 { .. }) => "IPv6",
+            Some(L::Sixlowpan { .. }) => "6LoWPAN",
+            Some(L::Ieee802154 { .. }) => "IEEE 802.15.4",
+            Some(L::Ethernet { .. }) | Some(L::Vlan { .. }) => "Ethernet",
+            Some(L::LinuxSll { .. }) => "SLL",
+            Some(L::Loopback { .. }) => "Loopback",
+            None => "Unknown",
+        }
+    }
+}
+
+/// Counters over a whole capture (`kudoscope stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stats {
+    pub frames: u64,
+    pub bytes: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub udp_datagrams: u64,
+    pub coap_messages: u64,
+    pub coap_heuristic: u64,
+    /// By message type name ("CON", ...).
+    pub by_type: BTreeMap<&'static str, u64>,
+    /// By code, displayed ("GET", "2.05 Content", "0.00 Empty").
+    pub by_code: BTreeMap<String, u64>,
+    pub requests: u64,
+    pub responses: u64,
+    pub empty_acks: u64,
+    pub resets: u64,
+    pub pings: u64,
+    pub exchanges: ExchangeSummary,
+    /// Findings by (severity, kind).
+    pub findings: BTreeMap<(Severity, &'static str), u64>,
+}
+
+/// One pass over a capture.
+#[derive(Debug)]
+pub struct Analyzer {
+    config: AnalyzerConfig,
+    net: NetDecoder,
+    exchanges: ExchangeTracker,
+    stats: Stats,
+}
+
+impl Analyzer {
+    pub fn new(config: AnalyzerConfig) -> Self {
+        let net = NetDecoder::new(config.net.clone());
+        let exchanges = ExchangeTracker::new(config.exchange.clone());
+        Analyzer { config, net, exchanges, stats: Stats::default() }
+    }
+
+    pub fn config(&self) -> &AnalyzerConfig {
+        &self.config
+    }
+
+    /// Analyses the next frame (frames must come in capture order).
+    pub fn process(&mut self, frame: &RawFrame) -> FrameRecord {
+        let first = *self.stats.first_ts.get_or_insert(frame.ts);
+        self.stats.frames += 1;
+        self.stats.bytes += frame.data.len() as u64;
+        self.stats.last_ts = Some(frame.ts);
+
+        let decoded = self.net.decode(frame.link_type, &frame.data, frame.number, frame.ts);
+        let Decoded { layers, reassembled_layers, datagram, mut findings } = decoded;
+        let mut record = FrameRecord {
+            number: frame.number,
+            ts: frame.ts,
+            rel_time: Nanos(frame.ts.nanos_since(first)),
+            link_type: frame.link_type,
+            cap_len: frame.data.len(),
+            orig_len: frame.orig_len,
+            layers,
+            reassembled_layers,
+            reassembled_from: Vec::new(),
+            reassembled_bytes: None,
+            src: None,
+            dst: None,
+            coap: None,
+            findings: Vec::new(),
+        };
+
+        if let Some(dg) = datagram {
+            self.stats.udp_datagrams += 1;
+            record.src = Some(dg.src);
+            record.dst = Some(dg.dst);
+            let (source, offset) = match (&dg.reassembled, dg.payload_offset) {
+                (None, Some(off)) => (SpanSource::Frame, off),
+                (Some(r), _) => {
+                    // The UDP payload sits at the end of the reassembled bytes.
+                    let off = r.bytes.len().saturating_sub(dg.payload.len());
+                    (SpanSource::Reassembled, off)
+                }
+                (None, None) => (SpanSource::Reassembled, 0),
+            };
+            if let Some(r) = dg.reassembled {
+                record.reassembled_from = r.frames;
+                record.reassembled_bytes = Some(r.bytes);
+            }
+            let detection = if self.is_coap_port(dg.src.port) || self.is_coap_port(dg.dst.port) {
+                Some(CoapDetection::Port)
+            } else if self.config.heuristics && looks_like_coap(&dg.payload) {
+                Some(CoapDetection::Heuristic)
+            } else {
+                None
+            };
+            if let Some(detection) = detection {
+                let message = Message::parse(&dg.payload);
+                let meta = MsgMeta { frame: frame.number, ts: frame.ts, src: dg.src, dst: dg.dst };
+                let exchange = self.exchanges.observe(&meta, &message);
+                relocate_into(&mut findings, &message.findings, offset, source);
+                relocate_into(&mut findings, &exchange.findings, offset, source);
+                self.count_coap(&message, &exchange, detection);
+                record.coap = Some(CoapRecord { message, source, offset, detection, exchange });
+            }
+        }
+
+        for f in &findings {
+            *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
+        }
+        record.findings = findings;
+        record
+    }
+
+    /// Ends the capture: findings about state still open (incomplete reassemblies, ...),
+    /// attached to the frames they concern, and the final statistics.
+    pub fn finish(mut self) -> (Vec<(u64, Finding)>, Stats) {
+        let late = self.net.finish();
+        for (_, f) in &late {
+            *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
+        }
+        self.stats.exchanges = self.exchanges.finish();
+        (late, self.stats)
+    }
+
+    fn is_coap_port(&self, port: u16) -> bool {
+        self.config.coap_ports.contains(&port)
+    }
+
+    fn count_coap(&mut self, m: &Message, x: &ExchangeInfo, detection: CoapDetection) {
+        let s = &mut self.stats;
+        s.coap_messages += 1;
+        if detection == CoapDetection::Heuristic {
+            s.coap_heuristic += 1;
+        }
+        *s.by_type.entry(m.mtype.as_str()).or_default() += 1;
+        *s.by_code.entry(code_label(m.code)).or_default() += 1;
+        match x.role {
+            Role::Request => s.requests += 1,
+            Role::Response => s.responses += 1,
+            Role::EmptyAck => s.empty_acks += 1,
+            Role::Reset => s.resets += 1,
+            Role::Ping => s.pings += 1,
+            Role::Other => {}
+        }
+    }
+}
+
+fn relocate_into(out: &mut Vec<Finding>, found: &[Finding], offset: usize, source: SpanSource) {
+    out.extend(found.iter().map(|f| {
+        let mut f = f.clone();
+        f.span = f.span.map(|s| s.relocate(offset, source));
+        f
+    }));
+}
+
+/// A code as the summary shows it: methods by name, "2.05 Content", "0.00 Empty".
+pub fn code_label(code: crate::coap::message::Code) -> String {
+    if code.is_empty() { "0.00 Empty".to_string() } else { code.to_string() }
+}
+
+/// The Info column for a frame: CoAP type, code, MID, token, URI and key options, and what the
+/// exchange tracker learned; for non-CoAP frames, the topmost layer's summary.
+pub fn info(record: &FrameRecord) -> String {
+    use std::fmt::Write;
+    let Some(c) = &record.coap else {
+        return non_coap_info(record);
+    };
+    let mut s = coap_summary(c);
+    let x = &c.exchange;
+    if let Some(f) = x.retransmission_of {
+        let _ = write!(s, " [retransmission of #{f}]");
+    }
+    if let Some(f) = x.acknowledges {
+        let _ = write!(s, " [ack of #{f}]");
+    }
+    if let Some(f) = x.request_frame {
+        match x.response_time {
+            Some(rt) => {
+                let _ = write!(s, " [response to #{f}, {rt}s]");
+            }
+            None => {
+                let _ = write!(s, " [response to #{f}]");
+            }
+        }
+    }
+    if x.role == Role::Ping {
+        s.push_str(" [ping]");
+    }
+    if c.detection == CoapDetection::Heuristic {
+        s.push_str(" [heuristic]");
+    }
+    s
+}
+
+/// Type, code, MID, token, URI and key options of a CoAP message, one line.
+pub fn coap_summary(c: &CoapRecord) -> String {
+    use std::fmt::Write;
+    let m = &c.message;
+    let mut s = String::with_capacity(96);
+    let _ = write!(s, "{} {} MID={}", m.mtype, code_label(m.code), m.mid);
+    if !m.token.is_empty() {
+        let _ = write!(s, " TKN={}", crate::hex::encode(m.token()));
+    }
+    let uri = uri_of(m);
+    if !uri.is_empty() {
+        s.push(' ');
+        s.push_str(&uri);
+    }
+    for o in &m.options {
+        let v = m.option_value(o);
+        let text = match o.number {
+            6 => Some(format!("Observe={}", crate::coap::options::OptionValue::decode(6, v))),
+            9 => Some(format!("OSCORE={}", crate::hex::encode(v))),
+            23 | 27 => BlockValue::decode(v)
+                .map(|b| format!("{}={b}", if o.number == 23 { "Block2" } else { "Block1" })),
+            _ => None,
+        };
+        if let Some(t) = text {
+            s.push(' ');
+            s.push_str(&t);
+        }
+    }
+    if !m.payload.is_empty() {
+        let _ = write!(s, " len={}", m.payload.len());
+    }
+    if !m.complete {
+        s.push_str(" [malformed]");
+    }
+    s
+}
+
+/// "/a/b?x=1&y" from Uri-Path and Uri-Query (with Uri-Host/Port when present).
+pub fn uri_of(m: &Message) -> String {
+    let mut s = String::new();
+    for p in m.option_values(11) {
+        s.push('/');
+        s.push_str(&String::from_utf8_lossy(p));
+    }
+    let mut first = true;
+    for q in m.option_values(15) {
+        s.push(if first { '?' } else { '&' });
+        first = false;
+        s.push_str(&String::from_utf8_lossy(q));
+    }
+    s
+}
+
+fn non_coap_info(record: &FrameRecord) -> String {
+    use crate::net::LayerInfo as L;
+    let top = record.reassembled_layers.last().or(record.layers.last());
+    match top.map(|l| &l.info) {
+        Some(L::Udp { src_port, dst_port, length, .. }) => {
+            format!("{src_port} -> {dst_port} Len={}", length.saturating_sub(8))
+        }
+        Some(L::Ipv4 { protocol, more_fragments, fragment_offset, .. }) => {
+            if *more_fragments || *fragment_offset > 0 {
+                format!("Fragmented IPv4 (proto {protocol}, offset {})", u32::from(*fragment_offset) * 8)
+            } else {
+                format!("IPv4 protocol {protocol}")
+            }
+        }
+        Some(L::Ipv6 { next_header, fragment, .. }) => match fragment {
+            Some((id, off, _)) => format!("Fragmented IPv6 (id {id:#x}, offset {})", u32::from(*off) * 8),
+            None => format!("IPv6 next header {next_header}"),
+        },
+        Some(L::Sixlowpan { header }) => crate::dissect::sixlowpan_summary(header),
+        Some(L::Ieee802154 { frame_type, .. }) => format!("IEEE 802.15.4 frame type {frame_type}"),
+        Some(_) | None => match record.findings.first() {
+            Some(f) => f.message.clone(),
+            None => String::new(),
+        },
+    }
+}

@@ -1,1 +1,612 @@
-//! Pass 2: a pure per-frame dissection tree (frame bytes + its record -> tree), for display.
+//! Pass 2: a pure per-frame dissection tree (frame record -> tree), for display.
+//!
+//! Every node names its field the way filters, JSON and the Wireshark plugin do (`coap.mid`,
+//! `coap.opt.uri_path`, `udp.srcport`; the plugin prefixes them with `kudoscope.`), carries a
+//! typed value when it has one, and the span of the bytes it describes, so a hex view can
+//! highlight them.
+
+use crate::analysis::{CoapDetection, CoapRecord, FrameRecord};
+use crate::coap::exchange::{BlockKind, ObserveInfo, Role};
+use crate::coap::message::{Message, MessageKind};
+use crate::coap::options::{self, OptionValue};
+use crate::finding::{Span, SpanSource};
+use crate::hex;
+use crate::net::{Layer, LayerInfo, SixlowpanHeader};
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// A filter field name: static for fixed fields, owned for per-option names.
+pub type FieldName = Cow<'static, str>;
+
+/// A typed field value (what filters compare against).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Uint(u64),
+    Int(i64),
+    Bool(bool),
+    Bytes(Vec<u8>),
+    Str(String),
+}
+
+impl std::fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldValue::Uint(v) => write!(f, "{v}"),
+            FieldValue::Int(v) => write!(f, "{v}"),
+            FieldValue::Bool(v) => write!(f, "{v}"),
+            FieldValue::Bytes(b) => f.write_str(&hex::encode(b)),
+            FieldValue::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One line of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The text shown, e.g. "Message ID: 46126".
+    pub label: String,
+    /// Filter field name, e.g. "coap.mid"; `None` for pure grouping/text lines.
+    pub field: Option<FieldName>,
+    pub value: Option<FieldValue>,
+    pub span: Option<Span>,
+    /// Generated (computed, not on the wire), shown in [brackets] like Wireshark.
+    pub generated: bool,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    pub fn text(label: impl Into<String>) -> Node {
+        Node { label: label.into(), field: None, value: None, span: None, generated: false, children: Vec::new() }
+    }
+    pub fn field(label: impl Into<String>, field: impl Into<FieldName>, value: FieldValue) -> Node {
+        Node { field: Some(field.into()), value: Some(value), ..Node::text(label) }
+    }
+    pub fn at(mut self, span: Option<Span>) -> Node {
+        self.span = span;
+        self
+    }
+    pub fn generated(mut self) -> Node {
+        self.generated = true;
+        self
+    }
+    pub fn with(mut self, children: Vec<Node>) -> Node {
+        self.children = children;
+        self
+    }
+    pub fn push(&mut self, child: Node) {
+        self.children.push(child);
+    }
+
+    /// Depth-first visit of this node and its descendants.
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Node, usize)) {
+        fn go<'a>(n: &'a Node, depth: usize, f: &mut dyn FnMut(&'a Node, usize)) {
+            f(n, depth);
+            for c in &n.children {
+                go(c, depth + 1, f);
+            }
+        }
+        go(self, 0, f);
+    }
+}
+
+/// The dissection of one frame: top-level protocol nodes in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tree {
+    pub roots: Vec<Node>,
+}
+
+impl Tree {
+    /// Renders like `tshark -V`: one line per node, 4 spaces per level, generated in brackets.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        for r in &self.roots {
+            r.walk(&mut |n, depth| {
+                for _ in 0..depth {
+                    out.push_str("    ");
+                }
+                if n.generated {
+                    let _ = writeln!(out, "[{}]", n.label);
+                } else {
+                    let _ = writeln!(out, "{}", n.label);
+                }
+            });
+        }
+        out
+    }
+
+    /// All (field, value) pairs, depth-first: what filters and the plugin consume.
+    pub fn fields(&self) -> Vec<(&str, &FieldValue)> {
+        let mut v = Vec::new();
+        for r in &self.roots {
+            r.walk(&mut |n, _| {
+                if let (Some(f), Some(val)) = (&n.field, &n.value) {
+                    v.push((f.as_ref(), val));
+                }
+            });
+        }
+        v
+    }
+}
+
+/// Builds the tree of a frame from its record (pure: no analysis state needed).
+pub fn dissect(record: &FrameRecord) -> Tree {
+    let mut roots = vec![frame_node(record)];
+    for l in &record.layers {
+        roots.push(layer_node(l, SpanSource::Frame));
+    }
+    if !record.reassembled_from.is_empty() {
+        let list = record.reassembled_from.iter().map(|f| format!("#{f}")).collect::<Vec<_>>().join(", ");
+        roots.push(
+            Node::field(
+                format!("Reassembled datagram from {} fragments: {list}", record.reassembled_from.len()),
+                "reassembled.frames",
+                FieldValue::Str(list.clone()),
+            )
+            .generated(),
+        );
+        for l in &record.reassembled_layers {
+            roots.push(layer_node(l, SpanSource::Reassembled));
+        }
+    }
+    if let Some(c) = &record.coap {
+        roots.push(coap_node(c));
+    }
+    if !record.findings.is_empty() {
+        let mut n = Node::text(format!("Findings ({})", record.findings.len()));
+        for f in &record.findings {
+            n.push(
+                Node::field(
+                    format!("[{}] {}: {}", f.severity, f.kind, f.message),
+                    "finding.kind",
+                    FieldValue::Str(f.kind.as_str().to_string()),
+                )
+                .at(f.span.clone()),
+            );
+        }
+        roots.push(n);
+    }
+    Tree { roots }
+}
+
+fn frame_node(r: &FrameRecord) -> Node {
+    let mut n = Node::text(format!(
+        "Frame {}: {} bytes on wire, {} bytes captured",
+        r.number, r.orig_len, r.cap_len
+    ))
+    .at(Some(Span::frame(0..r.cap_len)));
+    n.push(Node::field(format!("Frame Number: {}", r.number), "frame.number", FieldValue::Uint(r.number)));
+    n.push(Node::field(format!("Epoch Time: {}", r.ts), "frame.time_epoch", FieldValue::Str(r.ts.to_string())));
+    n.push(
+        Node::field(
+            format!("Time since first frame: {} seconds", r.rel_time),
+            "frame.time_relative",
+            FieldValue::Str(r.rel_time.to_string()),
+        )
+        .generated(),
+    );
+    n.push(Node::field(format!("Frame Length: {}", r.orig_len), "frame.len", FieldValue::Uint(r.orig_len.into())));
+    n.push(Node::field(
+        format!("Capture Length: {}", r.cap_len),
+        "frame.cap_len",
+        FieldValue::Uint(r.cap_len as u64),
+    ));
+    n.push(Node::field(
+        format!("Link Type: {}", r.link_type),
+        "frame.link_type",
+        FieldValue::Uint(r.link_type.0.into()),
+    ));
+    n
+}
+
+fn layer_node(l: &Layer, source: SpanSource) -> Node {
+    let span = Some(Span::new(source, l.range.clone()));
+    let f = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v);
+    match &l.info {
+        LayerInfo::Ethernet { dst, src, ethertype } => Node::text(format!("Ethernet II, Src: {src}, Dst: {dst}"))
+            .at(span)
+            .with(vec![
+                f(format!("Destination: {dst}"), "eth.dst", FieldValue::Bytes(dst.0.clone())),
+                f(format!("Source: {src}"), "eth.src", FieldValue::Bytes(src.0.clone())),
+                f(format!("Type: {ethertype:#06x}"), "eth.type", FieldValue::Uint((*ethertype).into())),
+            ]),
+        LayerInfo::Vlan { tpid, pcp, dei, vid, ethertype } => {
+            Node::text(format!("802.1Q Virtual LAN, PRI: {pcp}, DEI: {}, ID: {vid}", u8::from(*dei)))
+                .at(span)
+                .with(vec![
+                    f(format!("TPID: {tpid:#06x}"), "vlan.tpid", FieldValue::Uint((*tpid).into())),
+                    f(format!("Priority: {pcp}"), "vlan.priority", FieldValue::Uint((*pcp).into())),
+                    f(format!("DEI: {}", u8::from(*dei)), "vlan.dei", FieldValue::Bool(*dei)),
+                    f(format!("ID: {vid}"), "vlan.id", FieldValue::Uint((*vid).into())),
+                    f(format!("Type: {ethertype:#06x}"), "vlan.etype", FieldValue::Uint((*ethertype).into())),
+                ])
+        }
+        LayerInfo::LinuxSll { version, packet_type, arphrd, addr, protocol, ifindex } => {
+            let mut n = Node::text(format!("Linux cooked capture v{version}")).at(span).with(vec![
+                f(format!("Packet type: {packet_type}"), "sll.pkttype", FieldValue::Uint((*packet_type).into())),
+                f(format!("Link-layer address type: {arphrd}"), "sll.hatype", FieldValue::Uint((*arphrd).into())),
+                f(format!("Source: {addr}"), "sll.src", FieldValue::Bytes(addr.0.clone())),
+                f(format!("Protocol: {protocol:#06x}"), "sll.etype", FieldValue::Uint((*protocol).into())),
+            ]);
+            if let Some(i) = ifindex {
+                n.push(f(format!("Interface index: {i}"), "sll.ifindex", FieldValue::Uint((*i).into())));
+            }
+            n
+        }
+        LayerInfo::Loopback { family } => Node::text(format!("Null/Loopback, Family: {family}"))
+            .at(span)
+            .with(vec![f(format!("Family: {family}"), "null.family", FieldValue::Uint((*family).into()))]),
+        LayerInfo::Ieee802154 { frame_type, seq, dst_pan, dst, src_pan, src, security, fcs } => {
+            let mut n = Node::text(format!(
+                "IEEE 802.15.4, Src: {}, Dst: {}",
+                src.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                dst.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into())
+            ))
+            .at(span);
+            n.push(f(format!("Frame Type: {frame_type}"), "wpan.frame_type", FieldValue::Uint((*frame_type).into())));
+            if let Some(s) = seq {
+                n.push(f(format!("Sequence Number: {s}"), "wpan.seq_no", FieldValue::Uint((*s).into())));
+            }
+            if let Some(p) = dst_pan {
+                n.push(f(format!("Destination PAN: {p:#06x}"), "wpan.dst_pan", FieldValue::Uint((*p).into())));
+            }
+            if let Some(a) = dst {
+                n.push(f(format!("Destination: {a}"), "wpan.dst", FieldValue::Bytes(a.0.clone())));
+            }
+            if let Some(p) = src_pan {
+                n.push(f(format!("Source PAN: {p:#06x}"), "wpan.src_pan", FieldValue::Uint((*p).into())));
+            }
+            if let Some(a) = src {
+                n.push(f(format!("Source: {a}"), "wpan.src", FieldValue::Bytes(a.0.clone())));
+            }
+            n.push(f(format!("Security Enabled: {security}"), "wpan.security", FieldValue::Bool(*security)));
+            if let Some(ok) = fcs {
+                n.push(f(
+                    format!("FCS: {}", if *ok { "correct" } else { "incorrect" }),
+                    "wpan.fcs_ok",
+                    FieldValue::Bool(*ok),
+                ));
+            }
+            n
+        }
+        LayerInfo::Sixlowpan { header } => sixlowpan_node(header).at(span),
+        LayerInfo::Ipv4 {
+            src,
+            dst,
+            ttl,
+            protocol,
+            id,
+            dont_fragment,
+            more_fragments,
+            fragment_offset,
+            total_len,
+            header_len,
+            checksum_ok,
+        } => {
+            let mut n = Node::text(format!("Internet Protocol Version 4, Src: {src}, Dst: {dst}")).at(span).with(vec![
+                f(format!("Header Length: {header_len} bytes"), "ip.hdr_len", FieldValue::Uint((*header_len).into())),
+                f(format!("Total Length: {total_len}"), "ip.len", FieldValue::Uint((*total_len).into())),
+                f(format!("Identification: {id:#06x} ({id})"), "ip.id", FieldValue::Uint((*id).into())),
+                f(format!("Don't fragment: {dont_fragment}"), "ip.flags.df", FieldValue::Bool(*dont_fragment)),
+                f(format!("More fragments: {more_fragments}"), "ip.flags.mf", FieldValue::Bool(*more_fragments)),
+                f(
+                    format!("Fragment Offset: {}", u32::from(*fragment_offset) * 8),
+                    "ip.frag_offset",
+                    FieldValue::Uint(u64::from(*fragment_offset) * 8),
+                ),
+                f(format!("Time to Live: {ttl}"), "ip.ttl", FieldValue::Uint((*ttl).into())),
+                f(format!("Protocol: {protocol}"), "ip.proto", FieldValue::Uint((*protocol).into())),
+                f(format!("Source Address: {src}"), "ip.src", FieldValue::Str(src.to_string())),
+                f(format!("Destination Address: {dst}"), "ip.dst", FieldValue::Str(dst.to_string())),
+            ]);
+            if let Some(ok) = checksum_ok {
+                n.push(f(
+                    format!("Header checksum: {}", if *ok { "correct" } else { "incorrect" }),
+                    "ip.checksum_ok",
+                    FieldValue::Bool(*ok),
+                ));
+            }
+            n
+        }
+        LayerInfo::Ipv6 {
+            src,
+            dst,
+            hop_limit,
+            next_header,
+            payload_len,
+            flow_label,
+            traffic_class,
+            extensions,
+            fragment,
+        } => {
+            let mut n = Node::text(format!("Internet Protocol Version 6, Src: {src}, Dst: {dst}")).at(span).with(vec![
+                f(
+                    format!("Traffic Class: {traffic_class:#04x}"),
+                    "ipv6.tclass",
+                    FieldValue::Uint((*traffic_class).into()),
+                ),
+                f(format!("Flow Label: {flow_label:#07x}"), "ipv6.flow", FieldValue::Uint((*flow_label).into())),
+                f(format!("Payload Length: {payload_len}"), "ipv6.plen", FieldValue::Uint((*payload_len).into())),
+                f(format!("Next Header: {next_header}"), "ipv6.nxt", FieldValue::Uint((*next_header).into())),
+                f(format!("Hop Limit: {hop_limit}"), "ipv6.hlim", FieldValue::Uint((*hop_limit).into())),
+                f(format!("Source Address: {src}"), "ipv6.src", FieldValue::Str(src.to_string())),
+                f(format!("Destination Address: {dst}"), "ipv6.dst", FieldValue::Str(dst.to_string())),
+            ]);
+            for (t, len) in extensions {
+                n.push(Node::text(format!("Extension header {t} ({len} bytes)")));
+            }
+            if let Some((id, off, more)) = fragment {
+                n.push(f(
+                    format!("Fragment: id {id:#010x}, offset {}, more {more}", u32::from(*off) * 8),
+                    "ipv6.fragment.id",
+                    FieldValue::Uint((*id).into()),
+                ));
+            }
+            n
+        }
+        LayerInfo::Udp { src_port, dst_port, length, checksum, checksum_ok } => {
+            let mut n = Node::text(format!("User Datagram Protocol, Src Port: {src_port}, Dst Port: {dst_port}"))
+                .at(span)
+                .with(vec![
+                    f(format!("Source Port: {src_port}"), "udp.srcport", FieldValue::Uint((*src_port).into())),
+                    f(format!("Destination Port: {dst_port}"), "udp.dstport", FieldValue::Uint((*dst_port).into())),
+                    f(format!("Length: {length}"), "udp.length", FieldValue::Uint((*length).into())),
+                    f(format!("Checksum: {checksum:#06x}"), "udp.checksum", FieldValue::Uint((*checksum).into())),
+                ]);
+            if let Some(ok) = checksum_ok {
+                n.push(f(
+                    format!("Checksum status: {}", if *ok { "correct" } else { "incorrect" }),
+                    "udp.checksum_ok",
+                    FieldValue::Bool(*ok),
+                ));
+            }
+            n
+        }
+    }
+}
+
+fn sixlowpan_node(h: &SixlowpanHeader) -> Node {
+    let f = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v);
+    match h {
+        SixlowpanHeader::Frag1 { size, tag } => Node::text("6LoWPAN, First Fragment").with(vec![
+            f(format!("Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
+            f(format!("Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
+        ]),
+        SixlowpanHeader::FragN { size, tag, offset } => Node::text("6LoWPAN, Subsequent Fragment").with(vec![
+            f(format!("Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
+            f(format!("Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
+            f(
+                format!("Datagram offset: {}", u32::from(*offset) * 8),
+                "6lowpan.frag.offset",
+                FieldValue::Uint(u64::from(*offset) * 8),
+            ),
+        ]),
+        SixlowpanHeader::Iphc { src, dst, hop_limit, next_header, udp_nhc } => {
+            let mut n = Node::text(format!("6LoWPAN IPHC, Src: {src}, Dest: {dst}")).with(vec![
+                f(format!("Source: {src}"), "6lowpan.src", FieldValue::Str(src.to_string())),
+                f(format!("Destination: {dst}"), "6lowpan.dst", FieldValue::Str(dst.to_string())),
+                f(format!("Hop Limit: {hop_limit}"), "6lowpan.hops", FieldValue::Uint((*hop_limit).into())),
+            ]);
+            if let Some(nh) = next_header {
+                n.push(f(format!("Next Header: {nh}"), "6lowpan.next", FieldValue::Uint((*nh).into())));
+            }
+            n.push(f(format!("UDP header compressed: {udp_nhc}"), "6lowpan.nhc.udp", FieldValue::Bool(*udp_nhc)));
+            n
+        }
+        SixlowpanHeader::Ipv6Uncompressed => Node::text("6LoWPAN, uncompressed IPv6"),
+    }
+}
+
+/// The CoAP layer (outer message), with exchange information as generated fields.
+fn coap_node(c: &CoapRecord) -> Node {
+    let m = &c.message;
+    let base = |r: std::ops::Range<usize>| Some(Span::new(c.source, r.start + c.offset..r.end + c.offset));
+    let summary = crate::analysis::coap_summary(c);
+    let mut n = Node::text(format!("Constrained Application Protocol, {summary}"))
+        .at(base(0..m.bytes.len()));
+    if c.detection == CoapDetection::Heuristic {
+        n.push(Node::text("Detected by heuristic (not a configured CoAP port)").generated());
+    }
+    message_fields(&mut n, m, "coap", &base);
+    exchange_fields(&mut n, c);
+    n
+}
+
+/// Header, token, options and payload of a message, under field prefix `prefix` ("coap", or
+/// "oscore.inner" for decrypted plaintext). `span_of` maps message ranges to spans.
+pub fn message_fields(
+    n: &mut Node,
+    m: &Message,
+    prefix: &str,
+    span_of: &dyn Fn(std::ops::Range<usize>) -> Option<Span>,
+) {
+    let fld = |suffix: &str| -> FieldName { Cow::Owned(format!("{prefix}.{suffix}")) };
+    if m.kind == MessageKind::Udp {
+        n.push(
+            Node::field(format!("Version: {}", m.version), fld("version"), FieldValue::Uint(m.version.into()))
+                .at(span_of(0..1)),
+        );
+        n.push(
+            Node::field(format!("Type: {}", m.mtype), fld("type"), FieldValue::Str(m.mtype.as_str().into()))
+                .at(span_of(0..1)),
+        );
+        n.push(
+            Node::field(
+                format!("Token Length: {}", m.token.len()),
+                fld("token_len"),
+                FieldValue::Uint(m.token.len() as u64),
+            )
+            .at(span_of(0..1)),
+        );
+    }
+    let code_at = if m.kind == MessageKind::Udp { 1..2 } else { 0..1 };
+    n.push(
+        Node::field(
+            format!("Code: {} ({})", crate::analysis::code_label(m.code), m.code.0),
+            fld("code"),
+            FieldValue::Uint(m.code.0.into()),
+        )
+        .at(span_of(code_at)),
+    );
+    if m.kind == MessageKind::Udp {
+        n.push(
+            Node::field(format!("Message ID: {}", m.mid), fld("mid"), FieldValue::Uint(m.mid.into()))
+                .at(span_of(2..4)),
+        );
+        if !m.token.is_empty() {
+            n.push(
+                Node::field(
+                    format!("Token: {}", hex::encode(m.token())),
+                    fld("token"),
+                    FieldValue::Bytes(m.token().to_vec()),
+                )
+                .at(span_of(m.token.clone())),
+            );
+        }
+    }
+    for (i, o) in m.options.iter().enumerate() {
+        let v = m.option_value(o);
+        let def = options::option_def(o.number);
+        let name = def.map(|d| d.name.to_string()).unwrap_or_else(|| format!("Unknown ({})", o.number));
+        let value = OptionValue::decode(o.number, v);
+        let shown = match &value {
+            OptionValue::Empty => "(empty)".to_string(),
+            other => other.to_string(),
+        };
+        let mut on = Node::text(format!("Opt #{}: {name}: {shown}", i + 1)).at(span_of(o.range.clone()));
+        let mut props = Vec::new();
+        props.push(if options::is_critical(o.number) { "Critical" } else { "Elective" });
+        props.push(if options::is_unsafe(o.number) { "Unsafe" } else { "Safe" });
+        if options::is_no_cache_key(o.number) {
+            props.push("NoCacheKey");
+        }
+        on.push(Node::field(
+            format!("Option number: {} ({})", o.number, props.join(", ")),
+            fld("opt.number"),
+            FieldValue::Uint(o.number.into()),
+        ));
+        on.push(Node::field(
+            format!("Option length: {}", v.len()),
+            fld("opt.length"),
+            FieldValue::Uint(v.len() as u64),
+        ));
+        let typed = match value {
+            OptionValue::Uint(u) => FieldValue::Uint(u),
+            OptionValue::String(s) => FieldValue::Str(s.to_string()),
+            OptionValue::Block(b) => FieldValue::Str(b.to_string()),
+            OptionValue::ContentFormat(cf, _) => FieldValue::Uint(cf.into()),
+            OptionValue::Empty | OptionValue::Opaque(_) | OptionValue::Invalid(..) => FieldValue::Bytes(v.to_vec()),
+        };
+        let field = option_field_name(prefix, o.number);
+        on.push(Node::field(format!("{name}: {shown}"), field, typed).at(span_of(o.value.clone())));
+        if let OptionValue::Invalid(_, why) = value {
+            on.push(Node::text(format!("Invalid value: {why}")));
+        }
+        n.push(on);
+    }
+    if let Some(mk) = m.payload_marker {
+        n.push(Node::text("End of options marker: 255").at(span_of(mk..mk + 1)));
+    }
+    if !m.payload.is_empty() {
+        let p = m.payload();
+        let mut pn = Node::field(
+            format!("Payload: {} bytes", p.len()),
+            fld("payload"),
+            FieldValue::Bytes(p.to_vec()),
+        )
+        .at(span_of(m.payload.clone()));
+        if let Ok(text) = std::str::from_utf8(p)
+            && !text.chars().any(|ch| ch.is_control() && ch != '\n' && ch != '\r' && ch != '\t')
+        {
+            pn.push(Node::text(format!("Text: {:?}", text)));
+        }
+        n.push(pn);
+    }
+    if !m.complete {
+        n.push(Node::text("[Message parsing stopped early; see findings]"));
+    }
+}
+
+/// `<prefix>.opt.<field>` for registered options (`coap.opt.uri_path`), `<prefix>.opt.unknown`
+/// otherwise; the decrypted inner message uses the prefix `oscore.inner`.
+pub fn option_field_name(prefix: &str, number: u16) -> FieldName {
+    let field = options::option_def(number).map(|d| d.field).unwrap_or("unknown");
+    Cow::Owned(format!("{prefix}.opt.{field}"))
+}
+
+fn exchange_fields(n: &mut Node, c: &CoapRecord) {
+    let x = &c.exchange;
+    let g = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v).generated();
+    let role = match x.role {
+        Role::Request => "request",
+        Role::Response => "response",
+        Role::EmptyAck => "empty ACK",
+        Role::Reset => "reset",
+        Role::Ping => "ping",
+        Role::Other => "other",
+    };
+    n.push(g(format!("Role: {role}"), "coap.role", FieldValue::Str(role.into())));
+    if let Some(f) = x.retransmission_of {
+        n.push(g(format!("Retransmission of frame {f}"), "coap.retransmission_of", FieldValue::Uint(f)));
+    }
+    if let Some(f) = x.mid_reused_from {
+        n.push(g(format!("Message ID reused from frame {f}"), "coap.mid_reused_from", FieldValue::Uint(f)));
+    }
+    if let Some(f) = x.acknowledges {
+        n.push(g(format!("Acknowledges frame {f}"), "coap.ack_of", FieldValue::Uint(f)));
+    }
+    if let Some(f) = x.request_frame {
+        n.push(g(format!("Response to frame {f}"), "coap.response_to", FieldValue::Uint(f)));
+    }
+    if let Some(t) = x.response_time {
+        n.push(g(format!("Response time: {t} seconds"), "coap.response_time", FieldValue::Str(t.to_string())));
+    }
+    match &x.observe {
+        Some(ObserveInfo::Register) => n.push(g("Observe: registration".into(), "coap.observe", FieldValue::Str("register".into()))),
+        Some(ObserveInfo::Deregister) => {
+            n.push(g("Observe: deregistration".into(), "coap.observe", FieldValue::Str("deregister".into())))
+        }
+        Some(ObserveInfo::Notification { registration_frame, sequence, index }) => n.push(g(
+            format!("Notification {index} (sequence {sequence}) of the registration in frame {registration_frame}"),
+            "coap.observe.registration",
+            FieldValue::Uint(*registration_frame),
+        )),
+        Some(ObserveInfo::Ends { registration_frame }) => n.push(g(
+            format!("Ends the observation registered in frame {registration_frame}"),
+            "coap.observe.registration",
+            FieldValue::Uint(*registration_frame),
+        )),
+        None => {}
+    }
+    if let Some(b) = &x.block {
+        let kind = match b.kind {
+            BlockKind::Block1 => "Block1",
+            BlockKind::Block2 => "Block2",
+        };
+        let mut bn = g(
+            format!("{kind} transfer started in frame {}: block {} ({} bytes), more: {}", b.transfer_first_frame, b.num, b.size, b.more),
+            "coap.block.transfer",
+            FieldValue::Uint(b.transfer_first_frame),
+        );
+        if let Some(done) = &b.completed {
+            let frames = done.frames.iter().map(|f| format!("#{f}")).collect::<Vec<_>>().join(", ");
+            bn.push(g(
+                format!("Reassembled body: {} bytes from frames {frames}", done.total_len),
+                "coap.block.body_len",
+                FieldValue::Uint(done.total_len),
+            ));
+        }
+        n.push(bn);
+    }
+}
+
+/// Returns the summary of a 6LoWPAN header for one-line displays.
+pub fn sixlowpan_summary(h: &SixlowpanHeader) -> String {
+    match h {
+        SixlowpanHeader::Frag1 { size, tag } => format!("6LoWPAN FRAG1 size {size} tag {tag:#06x}"),
+        SixlowpanHeader::FragN { size, tag, offset } => {
+            format!("6LoWPAN FRAGN size {size} tag {tag:#06x} offset {}", u32::from(*offset) * 8)
+        }
+        SixlowpanHeader::Iphc { src, dst, .. } => format!("6LoWPAN IPHC {src} -> {dst}"),
+        SixlowpanHeader::Ipv6Uncompressed => "6LoWPAN IPv6".to_string(),
+    }
+}

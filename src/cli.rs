@@ -1,0 +1,111 @@
+//! Command-line arguments.
+
+use analyzer_core::analysis::AnalyzerConfig;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const ABOUT: &str = "Analyzer for OSCORE-protected CoAP captures (pcap, pcapng)";
+
+const LONG_ABOUT: &str = "\
+kudoscope reads pcap/pcapng captures of CoAP traffic (Ethernet, Linux cooked, raw IP, loopback,
+IEEE 802.15.4 + 6LoWPAN), dissects every CoAP message, links requests, responses,
+retransmissions, Observe notifications and Block-wise transfers, and reports what is malformed.
+
+Without a subcommand it prints one line per frame, like tshark:
+  kudoscope samples/coap-basic.pcapng
+  kudoscope -V samples/coap-basic.pcapng          full dissection tree
+  kudoscope --format json samples/coap-basic.pcapng   one JSON object per frame (docs/json-output.md)
+
+Exit status: 0 on success; 2 when the capture cannot be read or is damaged part-way (the frames
+read before the damage are printed first) or the arguments are wrong.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kudoscope",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub show: ShowArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Count frames, CoAP messages by type and code, exchanges, unanswered requests,
+    /// retransmissions and findings.
+    Stats(StatsArgs),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// JSON: one object per line per frame (`stats`: one object).
+    Json,
+}
+
+/// Settings shared by every command that analyses a capture.
+#[derive(Debug, Args)]
+pub struct AnalysisArgs {
+    /// Also dissect UDP port PORT as CoAP (repeatable; 5683 always is).
+    #[arg(short = 'p', long = "coap-port", value_name = "PORT")]
+    pub coap_ports: Vec<u16>,
+    /// Do not try the CoAP heuristic on other UDP ports.
+    #[arg(long)]
+    pub no_heuristics: bool,
+    /// Verify IPv4 and UDP checksums (off by default, like Wireshark).
+    #[arg(long)]
+    pub check_checksums: bool,
+}
+
+impl AnalysisArgs {
+    pub fn config(&self) -> AnalyzerConfig {
+        let mut c = AnalyzerConfig::default();
+        for p in &self.coap_ports {
+            if !c.coap_ports.contains(p) {
+                c.coap_ports.push(*p);
+            }
+        }
+        c.heuristics = !self.no_heuristics;
+        c.net.verify_checksums = self.check_checksums;
+        c
+    }
+}
+
+/// The default command: print the frames of a capture.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Capture file (pcap or pcapng).
+    #[arg(value_name = "CAPTURE", required = true)]
+    pub capture: Option<PathBuf>,
+    /// Print the full dissection tree of every frame (like tshark -V).
+    #[arg(short = 'V', long)]
+    pub verbose: bool,
+    /// Output format.
+    #[arg(short = 'T', long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Stop after N frames.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Capture file (pcap or pcapng).
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
+    /// Output format.
+    #[arg(short = 'T', long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
