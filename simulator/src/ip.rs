@@ -213,36 +213,40 @@ pub fn ipv6_packet(p: &Ipv6Params, exts: &[ExtHeader], upper: u8, payload: &[u8]
     pkt
 }
 
-/// An IPv6 datagram, fragmented (RFC 8200 §4.5) when it exceeds `mtu`. `unfragmentable`
-/// extension headers (e.g. Hop-by-Hop) are repeated in every fragment before the Fragment
-/// header; the fragmentable part is the upper-layer `payload`. Each fragment but the last
-/// carries a multiple of 8 bytes with M=1.
+/// An IPv6 datagram with extension headers `exts` (in order), fragmented (RFC 8200 §4.5)
+/// when it exceeds `mtu`. The unfragmentable part (Hop-by-Hop and Routing headers) is
+/// repeated in every fragment before the Fragment header; the fragmentable part (Destination
+/// Options and the upper-layer `payload`) is split so that each fragment but the last carries
+/// a multiple of 8 bytes with M=1.
 pub fn ipv6_datagram(
     p: &Ipv6Params,
-    unfragmentable: &[ExtHeader],
+    exts: &[ExtHeader],
     upper: u8,
     payload: &[u8],
     mtu: Option<usize>,
     identification: u32,
 ) -> Vec<Vec<u8>> {
-    let whole = ipv6_packet(p, unfragmentable, upper, payload);
+    let whole = ipv6_packet(p, exts, upper, payload);
     let Some(mtu) = mtu.filter(|&m| whole.len() > m) else {
         return vec![whole];
     };
+    let split = exts.iter().position(|e| matches!(e, ExtHeader::DestOpts(_))).unwrap_or(exts.len());
+    let (unfragmentable, fragmentable) = exts.split_at(split);
+    let (frag_next, frag_part) = chain(fragmentable, upper, payload);
     let (_, unfrag) = chain(unfragmentable, PROTO_FRAGMENT, &[]);
     let per = (mtu - 40 - unfrag.len() - 8) / 8 * 8;
     assert!(per > 0, "MTU too small");
     let mut out = Vec::new();
     let mut off = 0;
-    while off < payload.len() {
-        let end = (off + per).min(payload.len());
-        let more = end < payload.len();
-        let mut frag_hdr = vec![upper, 0];
-        frag_hdr.extend_from_slice(&(((off / 8) as u16) << 3 | u16::from(more)).to_be_bytes());
-        frag_hdr.extend_from_slice(&identification.to_be_bytes());
-        let (first, mut body) = chain(unfragmentable, PROTO_FRAGMENT, &[]);
-        body.extend_from_slice(&frag_hdr);
-        body.extend_from_slice(&payload[off..end]);
+    while off < frag_part.len() {
+        let end = (off + per).min(frag_part.len());
+        let more = end < frag_part.len();
+        let mut body = unfrag.clone();
+        body.extend_from_slice(&[frag_next, 0]);
+        body.extend_from_slice(&(((off / 8) as u16) << 3 | u16::from(more)).to_be_bytes());
+        body.extend_from_slice(&identification.to_be_bytes());
+        body.extend_from_slice(&frag_part[off..end]);
+        let first = unfragmentable.first().map_or(PROTO_FRAGMENT, ExtHeader::protocol);
         let mut pkt = ipv6_fixed(p, body.len(), first);
         pkt.extend_from_slice(&body);
         out.push(pkt);
@@ -323,5 +327,17 @@ mod tests {
         assert_eq!(&frags[0][48..56], &[17, 0, 0, 1, 0, 0, 0, 7]);
         assert_eq!(&frags[1][48..52], &[17, 0, ((544 / 8) << 3 >> 8) as u8, ((544 / 8) << 3) as u8]);
         assert_eq!(frags[1].len(), 56 + 1000 - 544);
+        // Destination Options belong to the fragmentable part: only in the first fragment,
+        // and the Fragment header's Next Header names them (60).
+        let exts = [ExtHeader::HopByHop(vec![]), ExtHeader::DestOpts(vec![])];
+        let frags = ipv6_datagram(&p, &exts, PROTO_UDP, &payload, Some(600), 8);
+        assert_eq!(frags.len(), 2);
+        assert_eq!(frags[0][48], PROTO_DSTOPTS);
+        assert_eq!(&frags[0][56..58], &[PROTO_UDP, 0]);
+        assert_eq!(
+            &frags[1][48..52],
+            &[PROTO_DSTOPTS, 0, ((544 / 8) << 3 >> 8) as u8, ((544 / 8) << 3) as u8]
+        );
+        assert_eq!(frags[1].len(), 56 + 1008 - 544);
     }
 }

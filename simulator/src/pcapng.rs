@@ -211,6 +211,23 @@ mod tests {
     }
 
     #[test]
+    fn spb_layout() {
+        // SPB (draft-ietf-opsawg-pcapng §4.4): type 3, total length, original length, data
+        // padded to 32 bits, total length.
+        let mut w = PcapNgWriter::new(Endian::Little);
+        w.section(None);
+        w.interface(1, 65535, None, None);
+        let start = w.len();
+        w.simple_packet(&[0xaa, 0xbb, 0xcc, 0xdd, 0xee], 60);
+        let spb = &w.buf[start..];
+        assert_eq!(
+            spb,
+            [3, 0, 0, 0, 24, 0, 0, 0, 60, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0, 0, 0, 24, 0, 0, 0]
+        );
+        assert_eq!(w.frames(), 1);
+    }
+
+    #[test]
     fn epb_micro_default() {
         let mut w = PcapNgWriter::new(Endian::Little);
         w.section(Some("x"));

@@ -637,12 +637,15 @@ fn linktypes() -> Vec<SampleFile> {
         link: LinkKind::Ethernet { tags: Vec::new() },
         ip: IpVersion::V6,
         mtu: Some(1280),
-        v6_exts: vec![ExtHeader::HopByHop(Vec::new())],
+        v6_exts: vec![
+            ExtHeader::HopByHop(Vec::new()),
+            ExtHeader::DestOpts(vec![(0x1e, vec![0xaa, 0xbb, 0xcc])]),
+        ],
         pad_received: false,
     });
     add(
         "linktypes/ipv6-fragmented.pcap",
-        "Ethernet / IPv6 with Hop-by-Hop, the 2.05 fragmented at MTU 1280 (Fragment header, 2 fragments)",
+        "Ethernet / IPv6: Hop-by-Hop in every fragment, Fragment header, Destination Options in the first fragment; the 2.05 fragmented at MTU 1280 (2 fragments)",
         s.clone(),
         pcap(&s),
     );

@@ -91,7 +91,7 @@ impl LinkKind {
 }
 
 /// How datagrams travel: link, IP version, optional fragmentation MTU, IPv6 extension headers
-/// (unfragmentable part, e.g. Hop-by-Hop, then Destination Options only when unfragmented).
+/// (Hop-by-Hop and Routing repeat in every fragment, Destination Options travel in the first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetPath {
     pub link: LinkKind,
@@ -388,22 +388,12 @@ impl Scenario {
                 let (src, dst) = (self.peers[from].ipv6, self.peers[to].ipv6);
                 let udp = ip::udp_v6(src, dst, sport, dport, payload);
                 let p = Ipv6Params { src, dst, hop_limit: 64, traffic_class: 0, flow_label: 0 };
-                let whole = ip::ipv6_packet(&p, &self.path.v6_exts, PROTO_UDP, &udp);
-                if self.path.mtu.is_some_and(|m| whole.len() > m) {
-                    let id = self.v6_frag_id;
+                let id = self.v6_frag_id;
+                let frags = ip::ipv6_datagram(&p, &self.path.v6_exts, PROTO_UDP, &udp, self.path.mtu, id);
+                if frags.len() > 1 {
                     self.v6_frag_id = id.wrapping_add(1);
-                    // Only Hop-by-Hop (and Routing) belong to the unfragmentable part.
-                    let unfrag: Vec<ExtHeader> = self
-                        .path
-                        .v6_exts
-                        .iter()
-                        .filter(|e| !matches!(e, ExtHeader::DestOpts(_)))
-                        .cloned()
-                        .collect();
-                    ip::ipv6_datagram(&p, &unfrag, PROTO_UDP, &udp, self.path.mtu, id)
-                } else {
-                    vec![whole]
                 }
+                frags
             }
         };
         let outgoing = from == self.capture_host;

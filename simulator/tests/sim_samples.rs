@@ -184,7 +184,9 @@ fn extras(path: &str) -> Vec<(&'static str, Vec<&'static str>)> {
         "linktypes/ipv6-fragmented.pcap" => vec![
             ("ipv6.fraghdr.offset", vec!["", "0", "153"]),
             ("ipv6.fraghdr.more", vec!["", "1", "0"]),
-            ("ipv6.hopopts.nxt", vec!["17", "44", "44"]),
+            ("ipv6.hopopts.nxt", vec!["60", "44", "44"]),
+            ("ipv6.fraghdr.nxt", vec!["", "60", "60"]),
+            ("ipv6.dstopts.nxt", vec!["17", "", "17"]),
         ],
         "linktypes/ipv6-exthdrs.pcap" => vec![
             ("ipv6.nxt", vec!["0", "0"]),
