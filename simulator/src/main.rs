@@ -1,2 +1,76 @@
 //! `kudoscope-sim`: writes the sample captures.
-fn main() {}
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const HELP: &str = "\
+kudoscope-sim: deterministic CoAP peer simulator that writes kudoscope's sample captures
+
+USAGE:
+    kudoscope-sim samples [--out DIR]   write every sample capture under DIR
+                                        (default: the workspace's samples/ directory);
+                                        byte-identical on every run
+    kudoscope-sim list [FILE...]        print each sample's frames as the scenario script
+                                        wrote them (frame numbers, type, code, MID, token,
+                                        note); only the named files when given, e.g.
+                                        `list coap-basic.pcapng`
+    kudoscope-sim --help | -h | help    this text
+
+Samples: coap-basic.pcapng, coap-observe.pcap, coap-block2.pcapng, coap-6lowpan.pcap,
+coap-6lowpan-nofcs.pcap, linktypes/*, corrupt/* (see samples/README.md).
+Timestamps start at 2026-01-01T00:00:00Z; MIDs, tokens and ports come from fixed seeds.
+";
+
+fn default_out() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("samples")
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("-h" | "--help" | "help") => {
+            print!("{HELP}");
+            if args.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS }
+        }
+        Some("samples") => {
+            let mut out = default_out();
+            let mut rest = args[1..].iter();
+            while let Some(a) = rest.next() {
+                match (a.as_str(), rest.next()) {
+                    ("--out" | "-o", Some(dir)) => out = PathBuf::from(dir),
+                    _ => {
+                        eprintln!("kudoscope-sim samples: unexpected argument {a:?} (try --help)");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            match kudoscope_sim::samples::write_all(&out) {
+                Ok(files) => {
+                    for (p, n) in &files {
+                        println!("{n:>7}  {}", out.join(p).display());
+                    }
+                    println!("{} files written", files.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("kudoscope-sim: cannot write samples under {}: {e}", out.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("list") => {
+            let wanted = &args[1..];
+            for f in kudoscope_sim::samples::all() {
+                if !wanted.is_empty() && !wanted.contains(&f.path) {
+                    continue;
+                }
+                print!("{}", f.listing());
+            }
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("kudoscope-sim: unknown command {other:?}\n\n{HELP}");
+            ExitCode::from(2)
+        }
+    }
+}
