@@ -539,3 +539,537 @@ impl NgState {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Block layouts from draft-ietf-opsawg-pcapng: §3.1 general block structure, §3.5 options,
+    //! §4.1 SHB, §4.2 IDB (if_tsresol, if_tsoffset, if_fcslen), §4.3 EPB, §4.4 SPB,
+    //! Appendix A (obsolete Packet Block).
+    use super::super::{CaptureError, CaptureFormat, CaptureReader, CaptureStats, LinkType, RawFrame};
+    use super::*;
+
+    /// SHB + IDB + EPB, little-endian, written out by hand: Ethernet, snaplen 0x40000, default
+    /// resolution (10^-6); the EPB holds 3 bytes of a 5-byte frame at 1700000000.123456 s.
+    #[rustfmt::skip]
+    const LITERAL: &[u8] = &[
+        // SHB: type, length 28, byte-order magic, version 1.0, section length -1, length 28
+        0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0x00, 0x00, 0x00, 0x4d, 0x3c, 0x2b, 0x1a, 0x01, 0x00, 0x00, 0x00,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1c, 0x00, 0x00, 0x00,
+        // IDB at byte 28: type 1, length 20, link type 1, reserved, snaplen 0x40000, length 20
+        0x01, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
+        0x14, 0x00, 0x00, 0x00,
+        // EPB at byte 48: type 6, length 36, interface 0, ts high 0x00060a24, ts low 0x18202240,
+        // caplen 3, orig len 5, data aa bb cc + 1 padding byte, length 36
+        0x06, 0x00, 0x00, 0x00, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x24, 0x0a, 0x06, 0x00,
+        0x40, 0x22, 0x20, 0x18, 0x03, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0xaa, 0xbb, 0xcc, 0x00,
+        0x24, 0x00, 0x00, 0x00,
+    ];
+
+    #[test]
+    fn literal_section_interface_and_enhanced_packet() {
+        let mut r = CaptureReader::new(LITERAL).unwrap();
+        assert_eq!(r.format(), CaptureFormat::PcapNg);
+        let f = r.next_frame().unwrap().unwrap();
+        assert_eq!(
+            f,
+            RawFrame {
+                number: 1,
+                ts: Timestamp { secs: 1_700_000_000, nanos: 123_456_000 },
+                link_type: LinkType::ETHERNET,
+                interface: 0,
+                orig_len: 5,
+                data: vec![0xaa, 0xbb, 0xcc],
+                file_offset: 48,
+            }
+        );
+        assert!(r.next_frame().is_none());
+        assert_eq!(r.interfaces().len(), 1);
+        assert_eq!(r.interfaces()[0].snaplen, 0x40000);
+        assert_eq!(r.interfaces()[0].ts_resolution, TsResolution::MICROS);
+        assert_eq!(
+            r.stats(),
+            CaptureStats { frames: 1, sections: 1, interfaces: 1, ..CaptureStats::default() }
+        );
+    }
+
+    // ---- builders for the other cases ----
+
+    fn w16(e: Endian, v: u16) -> [u8; 2] {
+        match e {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        }
+    }
+
+    fn w32(e: Endian, v: u32) -> [u8; 4] {
+        match e {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        }
+    }
+
+    /// A block: body padded to 4, lengths around it.
+    fn block(e: Endian, btype: u32, body: &[u8]) -> Vec<u8> {
+        let mut body = body.to_vec();
+        body.resize(body.len().div_ceil(4) * 4, 0);
+        let len = body.len() as u32 + 12;
+        let mut b = w32(e, btype).to_vec();
+        b.extend(w32(e, len));
+        b.extend(body);
+        b.extend(w32(e, len));
+        b
+    }
+
+    fn shb(e: Endian) -> Vec<u8> {
+        let mut body = w32(e, BYTE_ORDER_MAGIC).to_vec();
+        body.extend(w16(e, 1));
+        body.extend(w16(e, 0));
+        body.extend([0xff; 8]);
+        block(e, BLOCK_SHB, &body)
+    }
+
+    fn options(e: Endian, opts: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for (code, value) in opts {
+            b.extend(w16(e, *code));
+            b.extend(w16(e, value.len() as u16));
+            b.extend(*value);
+            b.resize(b.len().div_ceil(4) * 4, 0);
+        }
+        if !opts.is_empty() {
+            b.extend([0; 4]); // opt_endofopt
+        }
+        b
+    }
+
+    fn idb(e: Endian, link: u16, snaplen: u32, opts: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut body = w16(e, link).to_vec();
+        body.extend([0, 0]);
+        body.extend(w32(e, snaplen));
+        body.extend(options(e, opts));
+        block(e, BLOCK_IDB, &body)
+    }
+
+    fn epb(e: Endian, iface: u32, units: u64, data: &[u8], orig_len: u32) -> Vec<u8> {
+        let mut body = w32(e, iface).to_vec();
+        body.extend(w32(e, (units >> 32) as u32));
+        body.extend(w32(e, units as u32));
+        body.extend(w32(e, data.len() as u32));
+        body.extend(w32(e, orig_len));
+        body.extend(data);
+        body.resize(body.len().div_ceil(4) * 4, 0);
+        body.extend(options(e, &[(1, b"an epb comment")]));
+        block(e, BLOCK_EPB, &body)
+    }
+
+    fn read_all(bytes: &[u8]) -> (Vec<RawFrame>, Option<CaptureError>) {
+        let mut r = CaptureReader::new(bytes).unwrap();
+        let mut frames = Vec::new();
+        let mut err = None;
+        for f in r.by_ref() {
+            match f {
+                Ok(f) => frames.push(f),
+                Err(e) => {
+                    assert!(err.is_none(), "second error {e}");
+                    err = Some(e);
+                }
+            }
+        }
+        assert!(r.next_frame().is_none());
+        (frames, err)
+    }
+
+    fn one_frame_with(opts: &[(u16, &[u8])], units: u64) -> RawFrame {
+        let e = Endian::Little;
+        let file = [shb(e), idb(e, 1, 0, opts), epb(e, 0, units, &[1, 2, 3], 3)].concat();
+        let (frames, err) = read_all(&file);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames.len(), 1);
+        frames.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn if_tsresol_powers_of_ten() {
+        // 10^-3: 1700000000123 ms
+        let f = one_frame_with(&[(OPT_IF_TSRESOL, &[3])], 1_700_000_000_123);
+        assert_eq!(f.ts, Timestamp { secs: 1_700_000_000, nanos: 123_000_000 });
+        // 10^-6 explicitly, same as the default
+        let f = one_frame_with(&[(OPT_IF_TSRESOL, &[6])], 1_700_000_000_123_456);
+        assert_eq!(f.ts, Timestamp { secs: 1_700_000_000, nanos: 123_456_000 });
+        let f = one_frame_with(&[], 1_700_000_000_123_456);
+        assert_eq!(f.ts, Timestamp { secs: 1_700_000_000, nanos: 123_456_000 });
+        // 10^-9
+        let f = one_frame_with(&[(OPT_IF_TSRESOL, &[9])], 1_700_000_000_123_456_789);
+        assert_eq!(f.ts, Timestamp { secs: 1_700_000_000, nanos: 123_456_789 });
+    }
+
+    #[test]
+    fn if_tsresol_power_of_two() {
+        // 2^-10 s units: 1700000000 s + 512/1024 s + 1/1024 s (976562.5 ns, truncated).
+        let units = (1_700_000_000u64 << 10) + 513;
+        let f = one_frame_with(&[(OPT_IF_TSRESOL, &[0x8a])], units);
+        assert_eq!(f.ts, Timestamp { secs: 1_700_000_000, nanos: 500_976_562 });
+    }
+
+    #[test]
+    fn if_tsoffset_adds_seconds() {
+        // if_tsoffset 1600000000 s, 10^-9 units: 100000000.25 s.
+        let off = 1_600_000_000i64.to_le_bytes();
+        let f = one_frame_with(&[(OPT_IF_TSRESOL, &[9]), (OPT_IF_TSOFFSET, &off)], 100_000_000_250_000_000);
+        assert_eq!(f.ts, Timestamp { secs: 1_700_000_000, nanos: 250_000_000 });
+        // A negative offset (the field is signed).
+        let off = (-10i64).to_le_bytes();
+        let f = one_frame_with(&[(OPT_IF_TSOFFSET, &off)], 5_000_001);
+        assert_eq!(f.ts, Timestamp { secs: -5, nanos: 1_000 });
+    }
+
+    #[test]
+    fn timestamp_conversion_edges() {
+        let t = |r: TsResolution, u, o| {
+            let ts = r.timestamp(u, o);
+            (ts.secs, ts.nanos)
+        };
+        assert_eq!(t(TsResolution::Pow10(0), u64::MAX, 0), (i64::MAX, 0)); // 2^64-1 s saturates
+        assert_eq!(t(TsResolution::Pow10(12), 1_234_567_890_123, 0), (1, 234_567_890)); // ps, truncated
+        assert_eq!(t(TsResolution::Pow10(19), u64::MAX, 0), (1, 844_674_407)); // 1.8446744073709551615 s
+        assert_eq!(t(TsResolution::Pow2(63), u64::MAX, 0), (1, 999_999_999));
+        assert_eq!(t(TsResolution::Pow2(0), 7, -8), (-1, 0));
+        assert_eq!(t(TsResolution::Pow2(1), 3, i64::MAX), (i64::MAX, 500_000_000)); // saturates
+        assert_eq!(t(TsResolution::Pow10(1), 0, i64::MIN), (i64::MIN, 0));
+        assert_eq!(TsResolution::from_if_tsresol(19), Some(TsResolution::Pow10(19)));
+        assert_eq!(TsResolution::from_if_tsresol(20), None);
+        assert_eq!(TsResolution::from_if_tsresol(0xbf), Some(TsResolution::Pow2(63)));
+        assert_eq!(TsResolution::from_if_tsresol(0xc0), None);
+    }
+
+    #[test]
+    fn unusable_if_tsresol_is_malformed() {
+        let e = Endian::Little;
+        let file = [shb(e), idb(e, 1, 0, &[(OPT_IF_TSRESOL, &[20])]), epb(e, 0, 1, &[1], 1)].concat();
+        let (frames, err) = read_all(&file);
+        assert!(frames.is_empty());
+        assert!(
+            matches!(&err, Some(CaptureError::Malformed { offset: 28, frame: None, what }) if what.contains("0x14")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn badly_sized_options_are_warnings() {
+        let e = Endian::Little;
+        let opts: &[(u16, &[u8])] =
+            &[(OPT_IF_TSRESOL, &[9, 9]), (OPT_IF_TSOFFSET, &[1, 2, 3]), (OPT_IF_FCSLEN, &[32])];
+        let file = [shb(e), idb(e, 1, 0, opts), epb(e, 0, 2_000_000, &[1], 1)].concat();
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        let f = r.next_frame().unwrap().unwrap();
+        assert_eq!(f.ts, Timestamp { secs: 2, nanos: 0 }); // default resolution kept
+        assert_eq!(r.warnings().len(), 2);
+        assert!(r.warnings()[0].what.contains("option 9 has length 2, not 1"));
+        assert!(r.warnings()[1].what.contains("option 14 has length 3, not 8"));
+        assert_eq!(r.interfaces()[0].fcs_bits, Some(32));
+    }
+
+    #[test]
+    fn option_running_past_the_block_is_a_warning() {
+        let e = Endian::Little;
+        let mut body = w16(e, 1).to_vec();
+        body.extend([0, 0]);
+        body.extend(w32(e, 0));
+        body.extend(w16(e, OPT_IF_NAME));
+        body.extend(w16(e, 200)); // 200 bytes claimed, 4 present
+        body.extend(b"eth0");
+        let file = [shb(e), block(e, BLOCK_IDB, &body), epb(e, 0, 0, &[7], 1)].concat();
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        assert_eq!(r.next_frame().unwrap().unwrap().data, [7]);
+        assert_eq!(r.warnings()[0].offset, 28);
+        assert!(r.warnings()[0].what.contains("runs past the block"));
+        assert_eq!(r.interfaces()[0].name, None);
+    }
+
+    #[test]
+    fn interface_name_is_kept() {
+        let e = Endian::Big;
+        let file = [shb(e), idb(e, 101, 0, &[(OPT_IF_NAME, b"lo")])].concat();
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        assert!(r.next_frame().is_none());
+        assert_eq!(r.interfaces()[0].name.as_deref(), Some("lo"));
+        assert_eq!(r.interfaces()[0].link_type, LinkType::RAW);
+    }
+
+    #[test]
+    fn simple_packet_block_uses_interface_0_snaplen_and_no_timestamp() {
+        let e = Endian::Little;
+        let spb = |orig_len: u32, data: &[u8]| {
+            let mut body = w32(e, orig_len).to_vec();
+            body.extend(data);
+            block(e, BLOCK_SPB, &body)
+        };
+        let file = [
+            shb(e),
+            idb(e, 1, 4, &[]),
+            spb(10, &[1, 2, 3, 4]), // cut to snaplen 4
+            spb(3, &[5, 6, 7]),     // shorter than snaplen: whole
+        ]
+        .concat();
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        let a = r.next_frame().unwrap().unwrap();
+        let b = r.next_frame().unwrap().unwrap();
+        assert!(r.next_frame().is_none());
+        assert_eq!(
+            (a.number, a.ts, a.orig_len, a.data.as_slice()),
+            (1, Timestamp::ZERO, 10, &[1, 2, 3, 4][..])
+        );
+        assert_eq!((b.number, b.ts, b.orig_len, b.data.as_slice()), (2, Timestamp::ZERO, 3, &[5, 6, 7][..]));
+        assert_eq!((a.file_offset, b.file_offset), (48, 68));
+        assert_eq!(r.stats().frames_without_timestamp, 2);
+    }
+
+    #[test]
+    fn simple_packet_block_that_cannot_hold_its_caplen_is_malformed() {
+        let e = Endian::Little;
+        let mut body = w32(e, 9).to_vec(); // 9 bytes, no snaplen: needs 12 bytes of room
+        body.extend([0; 8]);
+        let file = [shb(e), idb(e, 1, 0, &[]), block(e, BLOCK_SPB, &body)].concat();
+        let (_, err) = read_all(&file);
+        assert!(
+            matches!(&err, Some(CaptureError::Malformed { offset: 48, frame: Some(1), what }) if what.contains("9")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn obsolete_packet_block() {
+        let e = Endian::Big;
+        let mut body = w16(e, 1).to_vec(); // interface 1
+        body.extend(w16(e, 0xffff)); // drops unknown
+        body.extend(w32(e, 0));
+        body.extend(w32(e, 3_000_500)); // 3.0005 s in µs
+        body.extend(w32(e, 2));
+        body.extend(w32(e, 2));
+        body.extend([0xde, 0xad, 0, 0]);
+        let file = [shb(e), idb(e, 1, 0, &[]), idb(e, 113, 0, &[]), block(e, BLOCK_OPB, &body)].concat();
+        let (frames, err) = read_all(&file);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].interface, 1);
+        assert_eq!(frames[0].link_type, LinkType::LINUX_SLL);
+        assert_eq!(frames[0].ts, Timestamp { secs: 3, nanos: 500_000 });
+        assert_eq!(frames[0].data, [0xde, 0xad]);
+    }
+
+    #[test]
+    fn unknown_and_non_packet_blocks_are_skipped() {
+        let e = Endian::Little;
+        let file = [
+            shb(e),
+            block(e, 4, &[0; 8]), // name resolution block
+            idb(e, 1, 0, &[]),
+            block(e, 0x0000_0BAD, &[1, 2, 3, 4, 5]), // custom block
+            epb(e, 0, 0, &[1], 1),
+            block(e, 5, &[0; 12]),      // interface statistics
+            block(e, 0x1234_5678, &[]), // unknown type, empty body
+            epb(e, 0, 0, &[2], 1),
+        ]
+        .concat();
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        let frames: Vec<_> = r.by_ref().map(Result::unwrap).collect();
+        assert_eq!(frames.iter().map(|f| (f.number, f.data[0])).collect::<Vec<_>>(), [(1, 1), (2, 2)]);
+        assert_eq!(r.stats().skipped_blocks, 4);
+    }
+
+    #[test]
+    fn two_sections_with_different_byte_orders() {
+        let (le, be) = (Endian::Little, Endian::Big);
+        let first = [shb(le), idb(le, 1, 0, &[]), idb(le, 101, 0, &[(OPT_IF_TSRESOL, &[9])])].concat();
+        let second = [shb(be), idb(be, 113, 0, &[(OPT_IF_TSRESOL, &[3])])].concat();
+        let (p1, p2) = (epb(le, 1, 1_500_000_000, &[0x45], 1), epb(le, 0, 2_000_000, &[0xee], 1));
+        let third_at = (first.len() + p1.len() + p2.len() + second.len()) as u64;
+        let file = [first, p1, p2, second, epb(be, 0, 4_250, &[0x11, 0x22], 2)].concat();
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        let frames: Vec<_> = r.by_ref().map(Result::unwrap).collect();
+        let view: Vec<_> = frames.iter().map(|f| (f.number, f.interface, f.link_type, f.ts)).collect();
+        assert_eq!(
+            view,
+            [
+                (1, 1, LinkType::RAW, Timestamp { secs: 1, nanos: 500_000_000 }),
+                (2, 0, LinkType::ETHERNET, Timestamp { secs: 2, nanos: 0 }),
+                (3, 0, LinkType::LINUX_SLL, Timestamp { secs: 4, nanos: 250_000_000 }),
+            ]
+        );
+        assert_eq!(frames[2].data, [0x11, 0x22]);
+        assert_eq!(frames[2].file_offset, third_at);
+        // Interfaces restart with the second section.
+        assert_eq!(r.interfaces().len(), 1);
+        assert_eq!(r.stats().sections, 2);
+        assert_eq!(r.stats().interfaces, 3);
+    }
+
+    #[test]
+    fn packet_on_an_undeclared_interface_is_malformed() {
+        let e = Endian::Little;
+        let first = epb(e, 0, 0, &[1], 1);
+        let at = 48 + first.len() as u64;
+        let file = [shb(e), idb(e, 1, 0, &[]), first, epb(e, 2, 0, &[2], 1)].concat();
+        let (frames, err) = read_all(&file);
+        assert_eq!(frames.len(), 1);
+        match err {
+            Some(CaptureError::Malformed { offset, frame: Some(2), what }) if offset == at => {
+                assert_eq!(
+                    what,
+                    "enhanced packet block names interface 2, but the section has 1 interface description block(s)"
+                )
+            }
+            e => panic!("{e:?}"),
+        }
+        // A new section forgets the interfaces of the previous one.
+        let file = [shb(e), idb(e, 1, 0, &[]), shb(e), epb(e, 0, 0, &[1], 1)].concat();
+        let (frames, err) = read_all(&file);
+        assert!(frames.is_empty());
+        assert!(matches!(err, Some(CaptureError::Malformed { offset: 76, frame: Some(1), .. })), "{err:?}");
+        // SPB with no interface at all.
+        let file = [shb(e), block(e, BLOCK_SPB, &[1, 0, 0, 0, 9, 0, 0, 0])].concat();
+        let (_, err) = read_all(&file);
+        assert!(matches!(err, Some(CaptureError::Malformed { offset: 28, frame: Some(1), .. })), "{err:?}");
+    }
+
+    #[test]
+    fn caplen_that_does_not_fit_in_its_block_is_malformed() {
+        let e = Endian::Little;
+        let mut b = epb(e, 0, 0, &[1, 2, 3, 4], 4);
+        b[20..24].copy_from_slice(&5000u32.to_le_bytes());
+        let file = [shb(e), idb(e, 1, 0, &[]), b].concat();
+        let (_, err) = read_all(&file);
+        assert!(
+            matches!(&err, Some(CaptureError::Malformed { offset: 48, frame: Some(1), what }) if what.contains("5000")),
+            "{err:?}"
+        );
+    }
+
+    /// The EPB of `LITERAL` (at byte 48) with its leading total length replaced.
+    fn literal_with_epb_len(len: u32) -> Vec<u8> {
+        let mut b = LITERAL.to_vec();
+        b[52..56].copy_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn block_length_rules() {
+        let check = |bytes: &[u8], needle: &str| {
+            let (frames, err) = read_all(bytes);
+            assert!(frames.is_empty());
+            match err {
+                Some(CaptureError::Malformed { offset: 48, frame: Some(1), what }) => {
+                    assert!(what.contains(needle), "{what}")
+                }
+                e => panic!("{e:?}"),
+            }
+        };
+        check(&literal_with_epb_len(8), "total length 8 is smaller than the minimum of 12");
+        check(&literal_with_epb_len(34), "total length 34 is not a multiple of 4");
+        check(&literal_with_epb_len(28), "total length 28 is smaller than its minimum of 32");
+        check(&literal_with_epb_len(MAX_RECORD_LEN + 4), "beyond any sane block size");
+        // Trailing length differs from the leading one.
+        let mut b = LITERAL.to_vec();
+        b[80] = 0x28;
+        check(&b, "trailing total length 40 differs from the leading 36");
+        // Same rules for skipped blocks (no frame number then).
+        let e = Endian::Little;
+        let mut nrb = block(e, 4, &[0; 4]);
+        nrb[12] = 0x20; // trailing length 32, leading 16
+        let (_, err) = read_all(&[shb(e), nrb].concat());
+        assert!(matches!(err, Some(CaptureError::Malformed { offset: 28, frame: None, .. })), "{err:?}");
+    }
+
+    #[test]
+    fn truncation_inside_blocks() {
+        // Cut inside the EPB body: 20 of its 36 bytes present.
+        let (frames, err) = read_all(&LITERAL[..68]);
+        assert!(frames.is_empty());
+        assert!(
+            matches!(
+                err,
+                Some(CaptureError::Truncated {
+                    offset: 48,
+                    frame: Some(1),
+                    what: "enhanced packet block",
+                    needed: 36,
+                    available: 20
+                })
+            ),
+            "{err:?}"
+        );
+        // Cut inside a block header: the type is unknown, so no frame number.
+        let (_, err) = read_all(&LITERAL[..53]);
+        assert!(
+            matches!(
+                err,
+                Some(CaptureError::Truncated { offset: 48, frame: None, needed: 8, available: 5, .. })
+            ),
+            "{err:?}"
+        );
+        // Cut inside a skipped block.
+        let e = Endian::Little;
+        let file = [shb(e), block(e, 4, &[0; 40])].concat();
+        let (_, err) = read_all(&file[..50]);
+        assert!(
+            matches!(
+                err,
+                Some(CaptureError::Truncated { offset: 28, frame: None, needed: 52, available: 22, .. })
+            ),
+            "{err:?}"
+        );
+        // At a block boundary the file just ends.
+        let (frames, err) = read_all(&LITERAL[..48]);
+        assert!(frames.is_empty() && err.is_none());
+    }
+
+    #[test]
+    fn truncation_inside_the_first_section_header() {
+        for cut in [1, 3, 4, 7, 8, 11, 12, 20, 27] {
+            let e = CaptureReader::new(&LITERAL[..cut]).unwrap_err();
+            match e {
+                CaptureError::Truncated {
+                    offset: 0,
+                    frame: None,
+                    what: "section header block",
+                    needed: 28,
+                    available,
+                } => {
+                    assert_eq!(available, cut as u64)
+                }
+                e => panic!("cut {cut}: {e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn section_header_checks() {
+        let mut b = LITERAL.to_vec();
+        b[8..12].copy_from_slice(&[1, 2, 3, 4]);
+        let e = CaptureReader::new(&b[..]).unwrap_err();
+        assert!(
+            matches!(&e, CaptureError::Malformed { offset: 0, what, .. } if what.contains("byte-order magic")),
+            "{e:?}"
+        );
+        let mut b = LITERAL.to_vec();
+        b[12] = 2;
+        let e = CaptureReader::new(&b[..]).unwrap_err();
+        assert!(
+            matches!(&e, CaptureError::Malformed { offset: 0, what, .. } if what.contains("version 2.0")),
+            "{e:?}"
+        );
+        let mut b = LITERAL.to_vec();
+        b[24] = 0x20;
+        let e = CaptureReader::new(&b[..]).unwrap_err();
+        assert!(
+            matches!(&e, CaptureError::Malformed { offset: 0, what, .. } if what.contains("trailing total length 32")),
+            "{e:?}"
+        );
+        // A second SHB with a bad byte-order magic, after a frame.
+        let mut second = LITERAL[..28].to_vec();
+        second[8..12].copy_from_slice(&[0; 4]);
+        let (frames, err) = read_all(&[LITERAL, &second].concat());
+        assert_eq!(frames.len(), 1);
+        assert!(matches!(err, Some(CaptureError::Malformed { offset: 84, frame: None, .. })), "{err:?}");
+    }
+}
