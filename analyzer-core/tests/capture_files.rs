@@ -6,6 +6,9 @@
 //! tests/data/capture/*.tshark.tsv were made with
 //! `tshark -r FILE -T fields -e frame.number -e frame.time_epoch -e frame.len -e frame.cap_len -e frame.interface_id`.
 
+// Test code throughout: lets clippy apply its in-test allowances (unwrap, indexing) here.
+#![cfg(test)]
+
 use analyzer_core::capture::{CaptureError, CaptureFormat, CaptureReader, LinkType, RawFrame};
 use analyzer_core::time::Timestamp;
 use pcap_parser::pcapng::Block;
@@ -80,7 +83,9 @@ fn pcap_parser_frames(bytes: &[u8]) -> Vec<Oracle> {
         match reader.next() {
             Ok((len, block)) => {
                 match block {
-                    PcapBlockOwned::LegacyHeader(h) => legacy = (h.is_nanosecond_precision(), h.network.0 as u32),
+                    PcapBlockOwned::LegacyHeader(h) => {
+                        legacy = (h.is_nanosecond_precision(), h.network.0 as u32)
+                    }
                     PcapBlockOwned::Legacy(b) => {
                         let nanos = if legacy.0 { b.ts_usec } else { b.ts_usec * 1000 };
                         out.push(Oracle {
@@ -124,7 +129,8 @@ fn pcap_parser_frames(bytes: &[u8]) -> Vec<Oracle> {
 
 /// tshark's line for a frame: number, epoch time, frame.len, frame.cap_len.
 fn tshark_rows(file: &str) -> Vec<(u64, Timestamp, u32, usize)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/capture").join(format!("{file}.tshark.tsv"));
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/capture").join(format!("{file}.tshark.tsv"));
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -132,7 +138,12 @@ fn tshark_rows(file: &str) -> Vec<(u64, Timestamp, u32, usize)> {
             let c: Vec<&str> = l.split('\t').collect();
             let (s, n) = c[1].split_once('.').unwrap();
             assert_eq!(n.len(), 9);
-            (c[0].parse().unwrap(), Timestamp::new(s.parse().unwrap(), n.parse().unwrap()), c[2].parse().unwrap(), c[3].parse().unwrap())
+            (
+                c[0].parse().unwrap(),
+                Timestamp::new(s.parse().unwrap(), n.parse().unwrap()),
+                c[2].parse().unwrap(),
+                c[3].parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -308,8 +319,20 @@ fn pcapng_truncated_inside_the_section_header() {
     assert_eq!(shb_len, 164);
     let e = CaptureReader::new(&bytes[..100]).unwrap_err();
     assert!(
-        matches!(e, CaptureError::Truncated { offset: 0, frame: None, what: "section header block", needed: 164, available: 100 }),
+        matches!(
+            e,
+            CaptureError::Truncated {
+                offset: 0,
+                frame: None,
+                what: "section header block",
+                needed: 164,
+                available: 100
+            }
+        ),
         "{e:?}"
     );
-    assert_eq!(e.to_string(), "file cut short: section header block at byte 0 needs 164 bytes, only 100 present");
+    assert_eq!(
+        e.to_string(),
+        "file cut short: section header block at byte 0 needs 164 bytes, only 100 present"
+    );
 }

@@ -3,6 +3,9 @@
 //! `capture_writer/`) read back exactly, and every truncation of them yields a prefix of the
 //! frames followed by a clean end (at a record boundary) or exactly one located `Truncated`.
 
+// Test code throughout: lets clippy apply its in-test allowances (unwrap, indexing) here.
+#![cfg(test)]
+
 mod capture_writer;
 
 use analyzer_core::capture::{CaptureError, CaptureReader, LinkType, MAX_RECORD_LEN, RawFrame};
@@ -51,8 +54,14 @@ fn pcap_file() -> impl Strategy<Value = PcapFile> {
         |(big_endian, nanos, snaplen, link)| {
             let max_data = if snaplen == 0 { 80 } else { snaplen.min(80) as usize };
             let frac_limit = if nanos { 1_000_000_000u32 } else { 1_000_000 };
-            let rec = (any::<u32>(), 0..frac_limit, prop::collection::vec(any::<u8>(), 0..=max_data), 0u32..100)
-                .prop_map(|(secs, frac, data, extra)| Rec { secs, frac, orig_len: data.len() as u32 + extra, data });
+            let rec =
+                (any::<u32>(), 0..frac_limit, prop::collection::vec(any::<u8>(), 0..=max_data), 0u32..100)
+                    .prop_map(|(secs, frac, data, extra)| Rec {
+                        secs,
+                        frac,
+                        orig_len: data.len() as u32 + extra,
+                        data,
+                    });
             prop::collection::vec(rec, 0..6).prop_map(move |records| PcapFile {
                 big_endian,
                 nanos,
@@ -140,7 +149,9 @@ fn pcapng_expected(sections: &[Section], spans: &[Span]) -> Vec<RawFrame> {
         };
         for b in &s.blocks {
             let (iface, ts, orig_len, data) = match b {
-                NgBlock::Epb { iface, units, orig_len, data } => (*iface, time(*iface as usize, *units), *orig_len, data),
+                NgBlock::Epb { iface, units, orig_len, data } => {
+                    (*iface, time(*iface as usize, *units), *orig_len, data)
+                }
                 NgBlock::Opb { iface, units, orig_len, data } => {
                     (u32::from(*iface), time(usize::from(*iface), *units), *orig_len, data)
                 }
@@ -166,15 +177,20 @@ fn pcapng_expected(sections: &[Section], spans: &[Span]) -> Vec<RawFrame> {
 fn check_every_cut(bytes: &[u8], spans: &[Span], all: &[RawFrame]) {
     for cut in 0..=bytes.len() {
         let result = read_checked(&bytes[..cut]);
-        let expected: Vec<&RawFrame> = all.iter().filter(|f| {
-            let s = spans.iter().find(|s| s.start as u64 == f.file_offset).unwrap();
-            s.end <= cut
-        }).collect();
+        let expected: Vec<&RawFrame> = all
+            .iter()
+            .filter(|f| {
+                let s = spans.iter().find(|s| s.start as u64 == f.file_offset).unwrap();
+                s.end <= cut
+            })
+            .collect();
         let boundary = spans.iter().any(|s| s.end == cut);
         let cut_span = spans.iter().find(|s| s.start < cut && cut < s.end);
         match result {
             Err(CaptureError::Empty) => assert_eq!(cut, 0),
-            Err(CaptureError::Truncated { offset: 0, frame: None, .. }) => assert!(cut > 0 && cut < spans[0].end, "cut {cut}"),
+            Err(CaptureError::Truncated { offset: 0, frame: None, .. }) => {
+                assert!(cut > 0 && cut < spans[0].end, "cut {cut}")
+            }
             Err(e) => panic!("cut {cut}: {e:?}"),
             Ok((frames, err)) => {
                 assert!(cut >= spans[0].end, "cut {cut} opened");

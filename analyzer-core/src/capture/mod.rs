@@ -15,17 +15,21 @@
 //!   own link type, snaplen, `if_tsresol` and `if_tsoffset`; Enhanced, Simple and obsolete
 //!   Packet Blocks are frames, every other block is skipped by its length.
 //!
-//! Decisions (each one matches tshark 4.0 unless said otherwise):
-//! - A Simple Packet Block has no timestamp: its frame gets [`Timestamp::ZERO`] (tshark shows
-//!   epoch 0 too) and is counted in [`CaptureStats::frames_without_timestamp`]; we do not invent
-//!   a time from the previous frame.
+//! Decisions (checked against tshark 4.0.17 on hand-made files):
+//! - A Simple Packet Block has no timestamp: its frame gets [`Timestamp::ZERO`] and is counted
+//!   in [`CaptureStats::frames_without_timestamp`] (tshark shows no time for it); we do not
+//!   invent a time from the previous frame. Its caplen is min(orig_len, snaplen of interface 0).
 //! - A packet block that names an interface with no Interface Description Block in its section
-//!   stops the reading with a `Malformed` error for that frame.
+//!   stops the reading with a `Malformed` error for that frame (tshark: "interface index 3 is
+//!   not less than section interface count 1").
 //! - Classic pcap: a record whose caplen exceeds the header's snaplen (when the snaplen is not
 //!   0) or [`MAX_RECORD_LEN`] is `Malformed`; one that runs past the end of the file is
-//!   `Truncated`. The header's `thiszone` is ignored (libpcap and Wireshark ignore it too).
-//! - Oddities that do not stop the reading (caplen > orig_len, a timestamp fraction out of
-//!   range, an unusable IDB option...) become [`CaptureWarning`]s.
+//!   `Truncated`. Stricter than tshark, which reads a record above the snaplen as it is. The
+//!   header's `thiszone` is ignored (libpcap and Wireshark ignore it too).
+//! - Oddities that do not stop the reading (caplen > orig_len, which tshark also accepts; a
+//!   timestamp fraction out of range; an unusable IDB option...) become [`CaptureWarning`]s.
+//! - Timestamps finer than 1 ns are truncated, as tshark does (2^-10 s units: 513/1024 s is
+//!   .500976562).
 //!
 //! Reading goes through the given `Read` one record at a time; pass a buffered reader
 //! ([`CaptureReader::open`] does). Memory is bounded by the largest record (at most
@@ -383,5 +387,90 @@ impl<R: Read> Iterator for CaptureReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_frame()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    /// Hands out `data`, then fails with an I/O error.
+    struct FailAfter<'a>(&'a [u8]);
+
+    impl Read for FailAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// draft-ietf-opsawg-pcap §4-5: header (24 bytes) + one 16+2-byte record, then an I/O error.
+    #[rustfmt::skip]
+    const PCAP: &[u8] = &[
+        0xd4, 0xc3, 0xb2, 0xa1, 0x02, 0x00, 0x04, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+        0xff, 0xff, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+        1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0xab, 0xcd,
+    ];
+
+    #[test]
+    fn io_error_is_located_and_ends_the_stream() {
+        let mut r = CaptureReader::new(FailAfter(PCAP)).unwrap();
+        assert_eq!(r.next_frame().unwrap().unwrap().data, [0xab, 0xcd]);
+        match r.next_frame() {
+            Some(Err(CaptureError::Io { offset: 42, source })) => {
+                assert_eq!(source.to_string(), "disk on fire")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(r.next_frame().is_none());
+        assert_eq!(r.offset(), 42);
+        assert!(matches!(CaptureReader::new(FailAfter(&[])), Err(CaptureError::Io { offset: 0, .. })));
+    }
+
+    #[test]
+    fn too_many_interfaces_in_a_section() {
+        // SHB (draft-ietf-opsawg-pcapng §4.1) then 65537 minimal IDBs (§4.2): Ethernet, snaplen 0.
+        let mut file = vec![
+            0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0,
+        ];
+        let idb = [1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0];
+        for _ in 0..=pcapng::MAX_INTERFACES_PER_SECTION {
+            file.extend(idb);
+        }
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        let last = 28 + 20 * pcapng::MAX_INTERFACES_PER_SECTION as u64;
+        match r.next_frame() {
+            Some(Err(CaptureError::Malformed { offset, frame: None, what })) => {
+                assert_eq!(offset, last);
+                assert!(what.contains("more than 65536 interface description blocks"), "{what}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.interfaces().len(), pcapng::MAX_INTERFACES_PER_SECTION);
+    }
+
+    #[test]
+    fn warnings_are_capped_but_counted() {
+        // 150 records whose caplen 1 exceeds orig_len 0: one warning each.
+        let mut file = PCAP[..24].to_vec();
+        for _ in 0..150 {
+            file.extend([0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x55]);
+        }
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        assert_eq!(r.by_ref().count(), 150);
+        assert_eq!(r.warnings().len(), MAX_WARNINGS);
+        assert_eq!(r.stats().warnings, 150);
+        assert_eq!(r.warnings()[99].frame, Some(100));
+        assert_eq!(
+            r.warnings()[99].to_string(),
+            format!("at byte {} (frame 100): caplen 1 is larger than orig_len 0", 24 + 99 * 17)
+        );
     }
 }

@@ -709,6 +709,10 @@ mod tests {
         let units = (1_700_000_000u64 << 10) + 513;
         let f = one_frame_with(&[(OPT_IF_TSRESOL, &[0x8a])], units);
         assert_eq!(f.ts, Timestamp { secs: 1_700_000_000, nanos: 500_976_562 });
+        // With if_tsoffset 1000 s; tshark 4.0.17 shows the same file as 1700001000.500976562.
+        let off = 1000i64.to_le_bytes();
+        let f = one_frame_with(&[(OPT_IF_TSRESOL, &[0x8a]), (OPT_IF_TSOFFSET, &off)], units);
+        assert_eq!(f.ts, Timestamp { secs: 1_700_001_000, nanos: 500_976_562 });
     }
 
     #[test]

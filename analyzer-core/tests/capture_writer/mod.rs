@@ -42,7 +42,7 @@ fn put32(out: &mut Vec<u8>, be: bool, v: u32) {
 }
 
 fn pad(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -81,12 +81,28 @@ pub struct Iface {
 #[derive(Debug, Clone)]
 pub enum NgBlock {
     Idb(Iface),
-    Epb { iface: u32, units: u64, orig_len: u32, data: Vec<u8> },
+    Epb {
+        iface: u32,
+        units: u64,
+        orig_len: u32,
+        data: Vec<u8>,
+    },
     /// Data must already be `min(orig_len, snaplen of interface 0)` long.
-    Spb { orig_len: u32, data: Vec<u8> },
-    Opb { iface: u16, units: u64, orig_len: u32, data: Vec<u8> },
+    Spb {
+        orig_len: u32,
+        data: Vec<u8>,
+    },
+    Opb {
+        iface: u16,
+        units: u64,
+        orig_len: u32,
+        data: Vec<u8>,
+    },
     /// Any other block, body as given (padded by the writer).
-    Other { btype: u32, body: Vec<u8> },
+    Other {
+        btype: u32,
+        body: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -192,7 +208,8 @@ fn emit(out: &mut Vec<u8>, spans: &mut Vec<Span>, be: bool, btype: u32, body: &[
 /// `units` of `10^-n` s (tsresol byte `n`) or `2^-n` s (byte `0x80 | n`) as (secs, nanos),
 /// plus `offset` seconds: the pcapng rule, computed with u128 arithmetic.
 pub fn units_to_time(tsresol: u8, units: u64, offset: i64) -> (i64, u32) {
-    let per_sec: u128 = if tsresol & 0x80 != 0 { 1u128 << (tsresol & 0x7f) } else { 10u128.pow(u32::from(tsresol)) };
+    let per_sec: u128 =
+        if tsresol & 0x80 != 0 { 1u128 << (tsresol & 0x7f) } else { 10u128.pow(u32::from(tsresol)) };
     let units = u128::from(units);
     let secs = (units / per_sec) as i128 + i128::from(offset);
     let nanos = (units % per_sec) * 1_000_000_000 / per_sec;
