@@ -26,9 +26,13 @@ read before the damage are printed first) or the arguments are wrong.";
     about = ABOUT,
     long_about = LONG_ABOUT,
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    disable_version_flag = true
 )]
 pub struct Cli {
+    /// Print the version (like tshark, -V is --verbose).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]

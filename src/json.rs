@@ -4,7 +4,7 @@
 use analyzer_core::analysis::{self, CoapDetection, FrameRecord, Stats};
 use analyzer_core::capture::CaptureFormat;
 use analyzer_core::coap::exchange::{BlockKind, ExchangeInfo, ObserveInfo, Role};
-use analyzer_core::coap::options::{option_def, OptionValue};
+use analyzer_core::coap::options::{OptionValue, option_def};
 use analyzer_core::dissect::{self, FieldValue, Node};
 use analyzer_core::finding::{Finding, Span};
 use analyzer_core::hex;
@@ -173,7 +173,9 @@ fn exchange_json(x: &ExchangeInfo) -> ExchangeJson<'_> {
         Role::Other => "other",
     };
     let observe = x.observe.as_ref().map(|o| match o {
-        ObserveInfo::Register => ObserveJson { kind: "register", registration_frame: None, sequence: None, index: None },
+        ObserveInfo::Register => {
+            ObserveJson { kind: "register", registration_frame: None, sequence: None, index: None }
+        }
         ObserveInfo::Deregister => {
             ObserveJson { kind: "deregister", registration_frame: None, sequence: None, index: None }
         }
@@ -183,9 +185,12 @@ fn exchange_json(x: &ExchangeInfo) -> ExchangeJson<'_> {
             sequence: Some(*sequence),
             index: Some(*index),
         },
-        ObserveInfo::Ends { registration_frame } => {
-            ObserveJson { kind: "ends", registration_frame: Some(*registration_frame), sequence: None, index: None }
-        }
+        ObserveInfo::Ends { registration_frame } => ObserveJson {
+            kind: "ends",
+            registration_frame: Some(*registration_frame),
+            sequence: None,
+            index: None,
+        },
     });
     let block = x.block.as_ref().map(|b| BlockJson {
         kind: match b.kind {

@@ -77,8 +77,16 @@ pub fn write_stats(out: &mut impl Write, path: &Path, format: CaptureFormat, s: 
     writeln!(out, "UDP datagrams:      {}", s.udp_datagrams)?;
     writeln!(out, "CoAP messages:      {} ({} by heuristic)", s.coap_messages, s.coap_heuristic)?;
     let join = |it: Vec<String>| if it.is_empty() { "-".to_string() } else { it.join(", ") };
-    writeln!(out, "  by type:          {}", join(s.by_type.iter().map(|(k, v)| format!("{k} {v}")).collect()))?;
-    writeln!(out, "  by code:          {}", join(s.by_code.iter().map(|(k, v)| format!("{k}: {v}")).collect()))?;
+    writeln!(
+        out,
+        "  by type:          {}",
+        join(s.by_type.iter().map(|(k, v)| format!("{k} {v}")).collect())
+    )?;
+    writeln!(
+        out,
+        "  by code:          {}",
+        join(s.by_code.iter().map(|(k, v)| format!("{k}: {v}")).collect())
+    )?;
     writeln!(
         out,
         "  roles:            {} requests, {} responses, {} empty ACKs, {} resets, {} pings",
@@ -87,11 +95,12 @@ pub fn write_stats(out: &mut impl Write, path: &Path, format: CaptureFormat, s: 
     let x = &s.exchanges;
     writeln!(out, "Exchanges:          {}", x.exchanges)?;
     let unanswered: Vec<String> = x.unanswered_requests.iter().map(|f| format!("#{f}")).collect();
-    writeln!(out, "Unanswered requests: {}{}", unanswered.len(), if unanswered.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", unanswered.join(", "))
-    })?;
+    writeln!(
+        out,
+        "Unanswered requests: {}{}",
+        unanswered.len(),
+        if unanswered.is_empty() { String::new() } else { format!(" ({})", unanswered.join(", ")) }
+    )?;
     writeln!(out, "Retransmissions:    {}", x.retransmissions)?;
     writeln!(out, "Observations:       {} ({} notifications)", x.observations, x.notifications)?;
     writeln!(

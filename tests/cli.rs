@@ -120,7 +120,8 @@ fn malformed_coap_is_a_finding_not_an_error() {
     assert_eq!(v["src"], "192.0.2.1:40000");
     assert_eq!(v["dst"], "192.0.2.2:5683");
     assert_eq!(v["coap"]["complete"], false);
-    let kinds: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        v["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"coap.bad_token_length"), "{kinds:?}");
 }
 

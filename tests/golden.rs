@@ -14,12 +14,7 @@ fn root() -> PathBuf {
 /// the outputs do not depend on where the checkout lives.
 fn cases() -> Vec<(String, Vec<String>)> {
     let mut cases = Vec::new();
-    let samples = [
-        "coap-basic.pcapng",
-        "coap-observe.pcap",
-        "coap-block2.pcapng",
-        "coap-6lowpan.pcap",
-    ];
+    let samples = ["coap-basic.pcapng", "coap-observe.pcap", "coap-block2.pcapng", "coap-6lowpan.pcap"];
     for s in samples {
         let stem = s.split('.').next().unwrap_or(s);
         let path = format!("samples/{s}");

@@ -5,10 +5,10 @@
 //! keeps only state that is bounded by live exchanges and reassemblies, never by frame count.
 
 use crate::capture::{LinkType, RawFrame};
-use crate::coap::exchange::{ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, Role};
-use crate::coap::message::{looks_like_coap, Message};
-use crate::coap::options::BlockValue;
 use crate::coap::COAP_PORT;
+use crate::coap::exchange::{ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, Role};
+use crate::coap::message::{Message, looks_like_coap};
+use crate::coap::options::BlockValue;
 use crate::finding::{Finding, Severity, SpanSource};
 use crate::net::{Decoded, Endpoint, Layer, NetConfig, NetDecoder};
 use crate::time::{Nanos, Timestamp};

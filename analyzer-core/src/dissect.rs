@@ -56,7 +56,14 @@ pub struct Node {
 
 impl Node {
     pub fn text(label: impl Into<String>) -> Node {
-        Node { label: label.into(), field: None, value: None, span: None, generated: false, children: Vec::new() }
+        Node {
+            label: label.into(),
+            field: None,
+            value: None,
+            span: None,
+            generated: false,
+            children: Vec::new(),
+        }
     }
     pub fn field(label: impl Into<String>, field: impl Into<FieldName>, value: FieldValue) -> Node {
         Node { field: Some(field.into()), value: Some(value), ..Node::text(label) }
@@ -169,13 +176,15 @@ pub fn dissect(record: &FrameRecord) -> Tree {
 }
 
 fn frame_node(r: &FrameRecord) -> Node {
-    let mut n = Node::text(format!(
-        "Frame {}: {} bytes on wire, {} bytes captured",
-        r.number, r.orig_len, r.cap_len
-    ))
-    .at(Some(Span::frame(0..r.cap_len)));
+    let mut n =
+        Node::text(format!("Frame {}: {} bytes on wire, {} bytes captured", r.number, r.orig_len, r.cap_len))
+            .at(Some(Span::frame(0..r.cap_len)));
     n.push(Node::field(format!("Frame Number: {}", r.number), "frame.number", FieldValue::Uint(r.number)));
-    n.push(Node::field(format!("Epoch Time: {}", r.ts), "frame.time_epoch", FieldValue::Str(r.ts.to_string())));
+    n.push(Node::field(
+        format!("Epoch Time: {}", r.ts),
+        "frame.time_epoch",
+        FieldValue::Str(r.ts.to_string()),
+    ));
     n.push(
         Node::field(
             format!("Time since first frame: {} seconds", r.rel_time),
@@ -184,7 +193,11 @@ fn frame_node(r: &FrameRecord) -> Node {
         )
         .generated(),
     );
-    n.push(Node::field(format!("Frame Length: {}", r.orig_len), "frame.len", FieldValue::Uint(r.orig_len.into())));
+    n.push(Node::field(
+        format!("Frame Length: {}", r.orig_len),
+        "frame.len",
+        FieldValue::Uint(r.orig_len.into()),
+    ));
     n.push(Node::field(
         format!("Capture Length: {}", r.cap_len),
         "frame.cap_len",
@@ -202,13 +215,13 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
     let span = Some(Span::new(source, l.range.clone()));
     let f = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v);
     match &l.info {
-        LayerInfo::Ethernet { dst, src, ethertype } => Node::text(format!("Ethernet II, Src: {src}, Dst: {dst}"))
-            .at(span)
-            .with(vec![
+        LayerInfo::Ethernet { dst, src, ethertype } => {
+            Node::text(format!("Ethernet II, Src: {src}, Dst: {dst}")).at(span).with(vec![
                 f(format!("Destination: {dst}"), "eth.dst", FieldValue::Bytes(dst.0.clone())),
                 f(format!("Source: {src}"), "eth.src", FieldValue::Bytes(src.0.clone())),
                 f(format!("Type: {ethertype:#06x}"), "eth.type", FieldValue::Uint((*ethertype).into())),
-            ]),
+            ])
+        }
         LayerInfo::Vlan { tpid, pcp, dei, vid, ethertype } => {
             Node::text(format!("802.1Q Virtual LAN, PRI: {pcp}, DEI: {}, ID: {vid}", u8::from(*dei)))
                 .at(span)
@@ -222,8 +235,16 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
         }
         LayerInfo::LinuxSll { version, packet_type, arphrd, addr, protocol, ifindex } => {
             let mut n = Node::text(format!("Linux cooked capture v{version}")).at(span).with(vec![
-                f(format!("Packet type: {packet_type}"), "sll.pkttype", FieldValue::Uint((*packet_type).into())),
-                f(format!("Link-layer address type: {arphrd}"), "sll.hatype", FieldValue::Uint((*arphrd).into())),
+                f(
+                    format!("Packet type: {packet_type}"),
+                    "sll.pkttype",
+                    FieldValue::Uint((*packet_type).into()),
+                ),
+                f(
+                    format!("Link-layer address type: {arphrd}"),
+                    "sll.hatype",
+                    FieldValue::Uint((*arphrd).into()),
+                ),
                 f(format!("Source: {addr}"), "sll.src", FieldValue::Bytes(addr.0.clone())),
                 f(format!("Protocol: {protocol:#06x}"), "sll.etype", FieldValue::Uint((*protocol).into())),
             ]);
@@ -242,12 +263,20 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
                 dst.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into())
             ))
             .at(span);
-            n.push(f(format!("Frame Type: {frame_type}"), "wpan.frame_type", FieldValue::Uint((*frame_type).into())));
+            n.push(f(
+                format!("Frame Type: {frame_type}"),
+                "wpan.frame_type",
+                FieldValue::Uint((*frame_type).into()),
+            ));
             if let Some(s) = seq {
                 n.push(f(format!("Sequence Number: {s}"), "wpan.seq_no", FieldValue::Uint((*s).into())));
             }
             if let Some(p) = dst_pan {
-                n.push(f(format!("Destination PAN: {p:#06x}"), "wpan.dst_pan", FieldValue::Uint((*p).into())));
+                n.push(f(
+                    format!("Destination PAN: {p:#06x}"),
+                    "wpan.dst_pan",
+                    FieldValue::Uint((*p).into()),
+                ));
             }
             if let Some(a) = dst {
                 n.push(f(format!("Destination: {a}"), "wpan.dst", FieldValue::Bytes(a.0.clone())));
@@ -282,22 +311,36 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
             header_len,
             checksum_ok,
         } => {
-            let mut n = Node::text(format!("Internet Protocol Version 4, Src: {src}, Dst: {dst}")).at(span).with(vec![
-                f(format!("Header Length: {header_len} bytes"), "ip.hdr_len", FieldValue::Uint((*header_len).into())),
-                f(format!("Total Length: {total_len}"), "ip.len", FieldValue::Uint((*total_len).into())),
-                f(format!("Identification: {id:#06x} ({id})"), "ip.id", FieldValue::Uint((*id).into())),
-                f(format!("Don't fragment: {dont_fragment}"), "ip.flags.df", FieldValue::Bool(*dont_fragment)),
-                f(format!("More fragments: {more_fragments}"), "ip.flags.mf", FieldValue::Bool(*more_fragments)),
-                f(
-                    format!("Fragment Offset: {}", u32::from(*fragment_offset) * 8),
-                    "ip.frag_offset",
-                    FieldValue::Uint(u64::from(*fragment_offset) * 8),
-                ),
-                f(format!("Time to Live: {ttl}"), "ip.ttl", FieldValue::Uint((*ttl).into())),
-                f(format!("Protocol: {protocol}"), "ip.proto", FieldValue::Uint((*protocol).into())),
-                f(format!("Source Address: {src}"), "ip.src", FieldValue::Str(src.to_string())),
-                f(format!("Destination Address: {dst}"), "ip.dst", FieldValue::Str(dst.to_string())),
-            ]);
+            let mut n = Node::text(format!("Internet Protocol Version 4, Src: {src}, Dst: {dst}"))
+                .at(span)
+                .with(vec![
+                    f(
+                        format!("Header Length: {header_len} bytes"),
+                        "ip.hdr_len",
+                        FieldValue::Uint((*header_len).into()),
+                    ),
+                    f(format!("Total Length: {total_len}"), "ip.len", FieldValue::Uint((*total_len).into())),
+                    f(format!("Identification: {id:#06x} ({id})"), "ip.id", FieldValue::Uint((*id).into())),
+                    f(
+                        format!("Don't fragment: {dont_fragment}"),
+                        "ip.flags.df",
+                        FieldValue::Bool(*dont_fragment),
+                    ),
+                    f(
+                        format!("More fragments: {more_fragments}"),
+                        "ip.flags.mf",
+                        FieldValue::Bool(*more_fragments),
+                    ),
+                    f(
+                        format!("Fragment Offset: {}", u32::from(*fragment_offset) * 8),
+                        "ip.frag_offset",
+                        FieldValue::Uint(u64::from(*fragment_offset) * 8),
+                    ),
+                    f(format!("Time to Live: {ttl}"), "ip.ttl", FieldValue::Uint((*ttl).into())),
+                    f(format!("Protocol: {protocol}"), "ip.proto", FieldValue::Uint((*protocol).into())),
+                    f(format!("Source Address: {src}"), "ip.src", FieldValue::Str(src.to_string())),
+                    f(format!("Destination Address: {dst}"), "ip.dst", FieldValue::Str(dst.to_string())),
+                ]);
             if let Some(ok) = checksum_ok {
                 n.push(f(
                     format!("Header checksum: {}", if *ok { "correct" } else { "incorrect" }),
@@ -318,19 +361,33 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
             extensions,
             fragment,
         } => {
-            let mut n = Node::text(format!("Internet Protocol Version 6, Src: {src}, Dst: {dst}")).at(span).with(vec![
-                f(
-                    format!("Traffic Class: {traffic_class:#04x}"),
-                    "ipv6.tclass",
-                    FieldValue::Uint((*traffic_class).into()),
-                ),
-                f(format!("Flow Label: {flow_label:#07x}"), "ipv6.flow", FieldValue::Uint((*flow_label).into())),
-                f(format!("Payload Length: {payload_len}"), "ipv6.plen", FieldValue::Uint((*payload_len).into())),
-                f(format!("Next Header: {next_header}"), "ipv6.nxt", FieldValue::Uint((*next_header).into())),
-                f(format!("Hop Limit: {hop_limit}"), "ipv6.hlim", FieldValue::Uint((*hop_limit).into())),
-                f(format!("Source Address: {src}"), "ipv6.src", FieldValue::Str(src.to_string())),
-                f(format!("Destination Address: {dst}"), "ipv6.dst", FieldValue::Str(dst.to_string())),
-            ]);
+            let mut n = Node::text(format!("Internet Protocol Version 6, Src: {src}, Dst: {dst}"))
+                .at(span)
+                .with(vec![
+                    f(
+                        format!("Traffic Class: {traffic_class:#04x}"),
+                        "ipv6.tclass",
+                        FieldValue::Uint((*traffic_class).into()),
+                    ),
+                    f(
+                        format!("Flow Label: {flow_label:#07x}"),
+                        "ipv6.flow",
+                        FieldValue::Uint((*flow_label).into()),
+                    ),
+                    f(
+                        format!("Payload Length: {payload_len}"),
+                        "ipv6.plen",
+                        FieldValue::Uint((*payload_len).into()),
+                    ),
+                    f(
+                        format!("Next Header: {next_header}"),
+                        "ipv6.nxt",
+                        FieldValue::Uint((*next_header).into()),
+                    ),
+                    f(format!("Hop Limit: {hop_limit}"), "ipv6.hlim", FieldValue::Uint((*hop_limit).into())),
+                    f(format!("Source Address: {src}"), "ipv6.src", FieldValue::Str(src.to_string())),
+                    f(format!("Destination Address: {dst}"), "ipv6.dst", FieldValue::Str(dst.to_string())),
+                ]);
             for (t, len) in extensions {
                 n.push(Node::text(format!("Extension header {t} ({len} bytes)")));
             }
@@ -344,14 +401,27 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
             n
         }
         LayerInfo::Udp { src_port, dst_port, length, checksum, checksum_ok } => {
-            let mut n = Node::text(format!("User Datagram Protocol, Src Port: {src_port}, Dst Port: {dst_port}"))
-                .at(span)
-                .with(vec![
-                    f(format!("Source Port: {src_port}"), "udp.srcport", FieldValue::Uint((*src_port).into())),
-                    f(format!("Destination Port: {dst_port}"), "udp.dstport", FieldValue::Uint((*dst_port).into())),
-                    f(format!("Length: {length}"), "udp.length", FieldValue::Uint((*length).into())),
-                    f(format!("Checksum: {checksum:#06x}"), "udp.checksum", FieldValue::Uint((*checksum).into())),
-                ]);
+            let mut n =
+                Node::text(format!("User Datagram Protocol, Src Port: {src_port}, Dst Port: {dst_port}"))
+                    .at(span)
+                    .with(vec![
+                        f(
+                            format!("Source Port: {src_port}"),
+                            "udp.srcport",
+                            FieldValue::Uint((*src_port).into()),
+                        ),
+                        f(
+                            format!("Destination Port: {dst_port}"),
+                            "udp.dstport",
+                            FieldValue::Uint((*dst_port).into()),
+                        ),
+                        f(format!("Length: {length}"), "udp.length", FieldValue::Uint((*length).into())),
+                        f(
+                            format!("Checksum: {checksum:#06x}"),
+                            "udp.checksum",
+                            FieldValue::Uint((*checksum).into()),
+                        ),
+                    ]);
             if let Some(ok) = checksum_ok {
                 n.push(f(
                     format!("Checksum status: {}", if *ok { "correct" } else { "incorrect" }),
@@ -371,15 +441,17 @@ fn sixlowpan_node(h: &SixlowpanHeader) -> Node {
             f(format!("Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
             f(format!("Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
         ]),
-        SixlowpanHeader::FragN { size, tag, offset } => Node::text("6LoWPAN, Subsequent Fragment").with(vec![
-            f(format!("Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
-            f(format!("Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
-            f(
-                format!("Datagram offset: {}", u32::from(*offset) * 8),
-                "6lowpan.frag.offset",
-                FieldValue::Uint(u64::from(*offset) * 8),
-            ),
-        ]),
+        SixlowpanHeader::FragN { size, tag, offset } => {
+            Node::text("6LoWPAN, Subsequent Fragment").with(vec![
+                f(format!("Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
+                f(format!("Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
+                f(
+                    format!("Datagram offset: {}", u32::from(*offset) * 8),
+                    "6lowpan.frag.offset",
+                    FieldValue::Uint(u64::from(*offset) * 8),
+                ),
+            ])
+        }
         SixlowpanHeader::Iphc { src, dst, hop_limit, next_header, udp_nhc } => {
             let mut n = Node::text(format!("6LoWPAN IPHC, Src: {src}, Dest: {dst}")).with(vec![
                 f(format!("Source: {src}"), "6lowpan.src", FieldValue::Str(src.to_string())),
@@ -389,7 +461,11 @@ fn sixlowpan_node(h: &SixlowpanHeader) -> Node {
             if let Some(nh) = next_header {
                 n.push(f(format!("Next Header: {nh}"), "6lowpan.next", FieldValue::Uint((*nh).into())));
             }
-            n.push(f(format!("UDP header compressed: {udp_nhc}"), "6lowpan.nhc.udp", FieldValue::Bool(*udp_nhc)));
+            n.push(f(
+                format!("UDP header compressed: {udp_nhc}"),
+                "6lowpan.nhc.udp",
+                FieldValue::Bool(*udp_nhc),
+            ));
             n
         }
         SixlowpanHeader::Ipv6Uncompressed => Node::text("6LoWPAN, uncompressed IPv6"),
@@ -401,8 +477,7 @@ fn coap_node(c: &CoapRecord) -> Node {
     let m = &c.message;
     let base = |r: std::ops::Range<usize>| Some(Span::new(c.source, r.start + c.offset..r.end + c.offset));
     let summary = crate::analysis::coap_summary(c);
-    let mut n = Node::text(format!("Constrained Application Protocol, {summary}"))
-        .at(base(0..m.bytes.len()));
+    let mut n = Node::text(format!("Constrained Application Protocol, {summary}")).at(base(0..m.bytes.len()));
     if c.detection == CoapDetection::Heuristic {
         n.push(Node::text("Detected by heuristic (not a configured CoAP port)").generated());
     }
@@ -422,8 +497,12 @@ pub fn message_fields(
     let fld = |suffix: &str| -> FieldName { Cow::Owned(format!("{prefix}.{suffix}")) };
     if m.kind == MessageKind::Udp {
         n.push(
-            Node::field(format!("Version: {}", m.version), fld("version"), FieldValue::Uint(m.version.into()))
-                .at(span_of(0..1)),
+            Node::field(
+                format!("Version: {}", m.version),
+                fld("version"),
+                FieldValue::Uint(m.version.into()),
+            )
+            .at(span_of(0..1)),
         );
         n.push(
             Node::field(format!("Type: {}", m.mtype), fld("type"), FieldValue::Str(m.mtype.as_str().into()))
@@ -494,7 +573,9 @@ pub fn message_fields(
             OptionValue::String(s) => FieldValue::Str(s.to_string()),
             OptionValue::Block(b) => FieldValue::Str(b.to_string()),
             OptionValue::ContentFormat(cf, _) => FieldValue::Uint(cf.into()),
-            OptionValue::Empty | OptionValue::Opaque(_) | OptionValue::Invalid(..) => FieldValue::Bytes(v.to_vec()),
+            OptionValue::Empty | OptionValue::Opaque(_) | OptionValue::Invalid(..) => {
+                FieldValue::Bytes(v.to_vec())
+            }
         };
         let field = option_field_name(prefix, o.number);
         on.push(Node::field(format!("{name}: {shown}"), field, typed).at(span_of(o.value.clone())));
@@ -508,12 +589,9 @@ pub fn message_fields(
     }
     if !m.payload.is_empty() {
         let p = m.payload();
-        let mut pn = Node::field(
-            format!("Payload: {} bytes", p.len()),
-            fld("payload"),
-            FieldValue::Bytes(p.to_vec()),
-        )
-        .at(span_of(m.payload.clone()));
+        let mut pn =
+            Node::field(format!("Payload: {} bytes", p.len()), fld("payload"), FieldValue::Bytes(p.to_vec()))
+                .at(span_of(m.payload.clone()));
         if let Ok(text) = std::str::from_utf8(p)
             && !text.chars().any(|ch| ch.is_control() && ch != '\n' && ch != '\r' && ch != '\t')
         {
@@ -558,15 +636,23 @@ fn exchange_fields(n: &mut Node, c: &CoapRecord) {
         n.push(g(format!("Response to frame {f}"), "coap.response_to", FieldValue::Uint(f)));
     }
     if let Some(t) = x.response_time {
-        n.push(g(format!("Response time: {t} seconds"), "coap.response_time", FieldValue::Str(t.to_string())));
+        n.push(g(
+            format!("Response time: {t} seconds"),
+            "coap.response_time",
+            FieldValue::Str(t.to_string()),
+        ));
     }
     match &x.observe {
-        Some(ObserveInfo::Register) => n.push(g("Observe: registration".into(), "coap.observe", FieldValue::Str("register".into()))),
+        Some(ObserveInfo::Register) => {
+            n.push(g("Observe: registration".into(), "coap.observe", FieldValue::Str("register".into())))
+        }
         Some(ObserveInfo::Deregister) => {
             n.push(g("Observe: deregistration".into(), "coap.observe", FieldValue::Str("deregister".into())))
         }
         Some(ObserveInfo::Notification { registration_frame, sequence, index }) => n.push(g(
-            format!("Notification {index} (sequence {sequence}) of the registration in frame {registration_frame}"),
+            format!(
+                "Notification {index} (sequence {sequence}) of the registration in frame {registration_frame}"
+            ),
             "coap.observe.registration",
             FieldValue::Uint(*registration_frame),
         )),
@@ -583,7 +669,10 @@ fn exchange_fields(n: &mut Node, c: &CoapRecord) {
             BlockKind::Block2 => "Block2",
         };
         let mut bn = g(
-            format!("{kind} transfer started in frame {}: block {} ({} bytes), more: {}", b.transfer_first_frame, b.num, b.size, b.more),
+            format!(
+                "{kind} transfer started in frame {}: block {} ({} bytes), more: {}",
+                b.transfer_first_frame, b.num, b.size, b.more
+            ),
             "coap.block.transfer",
             FieldValue::Uint(b.transfer_first_frame),
         );
