@@ -70,6 +70,25 @@ pub fn bstr_item(b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// If `item` is exactly one definite-length CBOR byte string, its content. Used for kid
+/// contexts that carry the CBOR encoding of the ID Context (RFC 8613 Appendix B.2 as
+/// Californium and libcoap send it, PROTOCOLS.md §2.12).
+pub fn decode_bstr_exact(item: &[u8]) -> Option<&[u8]> {
+    let (&first, rest) = item.split_first()?;
+    if first >> 5 != BSTR {
+        return None;
+    }
+    let (len, body) = match first & 0x1f {
+        n @ 0..=23 => (u64::from(n), rest),
+        24 => (u64::from(*rest.first()?), rest.get(1..)?),
+        25 => (u64::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)), rest.get(2..)?),
+        26 => (u64::from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)), rest.get(4..)?),
+        27 => (u64::from_be_bytes(rest.get(..8)?.try_into().ok()?), rest.get(8..)?),
+        _ => return None,
+    };
+    (u64::try_from(body.len()).ok()? == len).then_some(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +123,23 @@ mod tests {
         assert_eq!(enc(|o| array(o, 3)), [0x83]);
         assert_eq!(enc(|o| array(o, 25)), [0x98, 0x19]);
         assert_eq!(bstr_item(&[0u8; 24])[..2], [0x58, 0x18]);
+    }
+
+    #[test]
+    fn decode_bstr_exact_cases() {
+        // PROTOCOLS.md §2.12: `48 || R1` (s = 9) carries an 8-byte ID Context.
+        let r1 = [1u8, 2, 3, 4, 5, 6, 7, 8];
+        let mut item = vec![0x48];
+        item.extend_from_slice(&r1);
+        assert_eq!(decode_bstr_exact(&item), Some(&r1[..]));
+        assert_eq!(decode_bstr_exact(&[0x40]), Some(&[][..]));
+        assert_eq!(decode_bstr_exact(&bstr_item(&[9; 300])), Some(&[9u8; 300][..]));
+        assert_eq!(decode_bstr_exact(&item[..8]), None); // short
+        assert_eq!(decode_bstr_exact(&[0x41, 1, 2]), None); // trailing byte
+        assert_eq!(decode_bstr_exact(&[0x61, b'a']), None); // text string
+        assert_eq!(decode_bstr_exact(&[0x5f, 0x41, 1, 0xff]), None); // indefinite length
+        assert_eq!(decode_bstr_exact(&[0x58]), None);
+        assert_eq!(decode_bstr_exact(&[]), None);
     }
 
     /// Cross-check against ciborium for every head boundary.
