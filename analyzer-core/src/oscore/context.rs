@@ -1,1 +1,356 @@
-//! (stub: implemented by the OSCORE crypto work)
+//! Security-context derivation (RFC 8613 §3.2), the AEAD nonce (§5.2) and the AAD (§5.4).
+//!
+//! Everything here is a pure function of its inputs; the byte strings that go into HKDF and the
+//! AEAD (info, aad_array, external_aad, Enc_structure) are exposed so tests and the display can
+//! show them.
+
+use super::aead::AeadKey;
+use super::alg::{AeadAlg, HkdfAlg};
+use super::cbor;
+use super::error::{CryptoError, NonceError};
+use super::kdf;
+use super::params::{ContextParams, Secret};
+
+/// The `type` member of the HKDF info (RFC 8613 §3.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InfoType {
+    /// "Key": Sender Key or Recipient Key.
+    Key,
+    /// "IV": Common IV.
+    Iv,
+}
+
+impl InfoType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InfoType::Key => "Key",
+            InfoType::Iv => "IV",
+        }
+    }
+}
+
+/// The HKDF info of RFC 8613 §3.2.1:
+/// `[ id : bstr, id_context : bstr / nil, alg_aead : int, type : tstr, L : uint ]`.
+pub fn info(id: &[u8], id_context: Option<&[u8]>, alg: AeadAlg, ty: InfoType, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + id.len() + id_context.map_or(0, <[u8]>::len));
+    cbor::array(&mut out, 5);
+    cbor::bstr(&mut out, id);
+    match id_context {
+        Some(c) => cbor::bstr(&mut out, c),
+        None => out.push(cbor::NULL),
+    }
+    cbor::int(&mut out, alg.cose_id());
+    cbor::tstr(&mut out, ty.as_str());
+    cbor::uint(&mut out, len as u64);
+    out
+}
+
+/// The three info byte strings of a context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextInfos {
+    pub sender_key: Vec<u8>,
+    pub recipient_key: Vec<u8>,
+    pub common_iv: Vec<u8>,
+}
+
+impl ContextInfos {
+    pub fn for_params(p: &ContextParams) -> ContextInfos {
+        let ctx = p.id_context.as_deref();
+        let (kl, nl) = (p.aead.key_len(), p.aead.nonce_len());
+        ContextInfos {
+            sender_key: info(&p.sender_id, ctx, p.aead, InfoType::Key, kl),
+            recipient_key: info(&p.recipient_id, ctx, p.aead, InfoType::Key, kl),
+            common_iv: info(&[], ctx, p.aead, InfoType::Iv, nl),
+        }
+    }
+}
+
+/// A derived security context: keys, Common IV, and the initialised AEAD keys (key schedule
+/// done once). `Debug` shows key fingerprints only.
+#[derive(Debug, Clone)]
+pub struct DerivedContext {
+    params: ContextParams,
+    sender_key: Secret,
+    recipient_key: Secret,
+    common_iv: Vec<u8>,
+    sender_aead: AeadKey,
+    recipient_aead: AeadKey,
+}
+
+impl DerivedContext {
+    /// RFC 8613 §3.2: PRK = HKDF-Extract(Master Salt, Master Secret) (empty salt = HashLen
+    /// zeros), then Expand with each info to key length / nonce length.
+    pub fn derive(params: ContextParams) -> Result<DerivedContext, CryptoError> {
+        let infos = ContextInfos::for_params(&params);
+        let alg = params.aead;
+        let prk = kdf::extract(params.hkdf, &params.master_salt, params.master_secret.expose());
+        let prk = kdf::KeyedHmac::new(params.hkdf, &prk);
+        let sender_key = kdf::expand_keyed(&prk, &infos.sender_key, alg.key_len())?;
+        let recipient_key = kdf::expand_keyed(&prk, &infos.recipient_key, alg.key_len())?;
+        let common_iv = kdf::expand_keyed(&prk, &infos.common_iv, alg.nonce_len())?;
+        let sender_aead = AeadKey::new(alg, &sender_key)?;
+        let recipient_aead = AeadKey::new(alg, &recipient_key)?;
+        Ok(DerivedContext {
+            params,
+            sender_key: Secret::new(sender_key),
+            recipient_key: Secret::new(recipient_key),
+            common_iv,
+            sender_aead,
+            recipient_aead,
+        })
+    }
+
+    pub fn params(&self) -> &ContextParams {
+        &self.params
+    }
+    pub fn alg(&self) -> AeadAlg {
+        self.params.aead
+    }
+    pub fn hkdf(&self) -> HkdfAlg {
+        self.params.hkdf
+    }
+    pub fn sender_key(&self) -> &Secret {
+        &self.sender_key
+    }
+    pub fn recipient_key(&self) -> &Secret {
+        &self.recipient_key
+    }
+    pub fn common_iv(&self) -> &[u8] {
+        &self.common_iv
+    }
+    /// AEAD keyed with the Sender Key (protects what this endpoint sends).
+    pub fn sender_aead(&self) -> &AeadKey {
+        &self.sender_aead
+    }
+    /// AEAD keyed with the Recipient Key (unprotects what the peer sends).
+    pub fn recipient_aead(&self) -> &AeadKey {
+        &self.recipient_aead
+    }
+
+    /// The same context seen from the other endpoint: IDs and keys swapped, no re-derivation.
+    pub fn reversed(&self) -> DerivedContext {
+        DerivedContext {
+            params: self.params.reversed(),
+            sender_key: self.recipient_key.clone(),
+            recipient_key: self.sender_key.clone(),
+            common_iv: self.common_iv.clone(),
+            sender_aead: self.recipient_aead.clone(),
+            recipient_aead: self.sender_aead.clone(),
+        }
+    }
+
+    /// Nonce for a PIV generated by `id_piv` (§5.2) with this context's Common IV.
+    pub fn nonce(&self, id_piv: &[u8], piv: &[u8]) -> Result<Vec<u8>, NonceError> {
+        nonce(id_piv, piv, &self.common_iv)
+    }
+    /// Nonce of a message this endpoint sends with its own PIV (ID_PIV = Sender ID).
+    pub fn sender_nonce(&self, piv: &[u8]) -> Result<Vec<u8>, NonceError> {
+        nonce(&self.params.sender_id, piv, &self.common_iv)
+    }
+    /// Nonce of a message the peer sends with its own PIV (ID_PIV = Recipient ID).
+    pub fn recipient_nonce(&self, piv: &[u8]) -> Result<Vec<u8>, NonceError> {
+        nonce(&self.params.recipient_id, piv, &self.common_iv)
+    }
+    /// The AAD (Enc_structure) for a message of the exchange started by a request with
+    /// `request_kid` / `request_piv`.
+    pub fn aad(&self, request_kid: &[u8], request_piv: &[u8]) -> Vec<u8> {
+        aad(self.params.aead, request_kid, request_piv)
+    }
+}
+
+/// Longest Partial IV (RFC 8613 §6.1: n = 0..5).
+pub const MAX_PIV_LEN: usize = 5;
+
+/// The AEAD nonce (RFC 8613 §5.2): S = len(ID_PIV) || ID_PIV left-padded to nonce_len - 6 ||
+/// PIV left-padded to 5 bytes, XOR Common IV. The nonce length is the Common IV's length.
+///
+/// A PIV with leading zero bytes is accepted as long as it fits in 5 bytes (the value, not the
+/// encoding, enters the nonce).
+pub fn nonce(id_piv: &[u8], piv: &[u8], common_iv: &[u8]) -> Result<Vec<u8>, NonceError> {
+    let nonce_len = common_iv.len();
+    let Some(id_field) = nonce_len.checked_sub(6).filter(|n| *n >= 1) else {
+        return Err(NonceError::CommonIvTooShort { len: nonce_len });
+    };
+    if id_piv.len() > id_field {
+        return Err(NonceError::IdPivTooLong { len: id_piv.len(), max: id_field });
+    }
+    if piv.len() > MAX_PIV_LEN {
+        return Err(NonceError::PivTooLong { len: piv.len() });
+    }
+    let mut out = vec![0u8; nonce_len];
+    // S: id_piv.len() <= nonce_len - 6 <= 249 after the checks above for any sane IV; a longer
+    // Common IV is still handled (the length byte saturates only beyond 255, impossible here
+    // since id_piv.len() <= id_field and the check below rejects it).
+    let Ok(s) = u8::try_from(id_piv.len()) else {
+        return Err(NonceError::IdPivTooLong { len: id_piv.len(), max: 255 });
+    };
+    let id_end = 1 + id_field;
+    if let Some(first) = out.first_mut() {
+        *first = s;
+    }
+    if let Some(dst) = out.get_mut(id_end - id_piv.len()..id_end) {
+        dst.copy_from_slice(id_piv);
+    }
+    if let Some(dst) = out.get_mut(nonce_len - piv.len()..) {
+        dst.copy_from_slice(piv);
+    }
+    for (o, iv) in out.iter_mut().zip(common_iv) {
+        *o ^= iv;
+    }
+    Ok(out)
+}
+
+/// The `aad_array` of RFC 8613 §5.4:
+/// `[ oscore_version : 1, algorithms : [ alg_aead ], request_kid, request_piv, options ]`.
+/// `class_i_options` is the encoding of the Class I options (h'' in RFC 8613: none defined).
+pub fn aad_array(alg: AeadAlg, request_kid: &[u8], request_piv: &[u8], class_i_options: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + request_kid.len() + request_piv.len() + class_i_options.len());
+    cbor::array(&mut out, 5);
+    cbor::uint(&mut out, 1);
+    cbor::array(&mut out, 1);
+    cbor::int(&mut out, alg.cose_id());
+    cbor::bstr(&mut out, request_kid);
+    cbor::bstr(&mut out, request_piv);
+    cbor::bstr(&mut out, class_i_options);
+    out
+}
+
+/// `external_aad = bstr .cbor aad_array`.
+pub fn external_aad(aad_array: &[u8]) -> Vec<u8> {
+    cbor::bstr_item(aad_array)
+}
+
+/// The COSE Enc_structure `[ "Encrypt0", h'' (protected), external_aad ]` given the raw
+/// `aad_array` (it is wrapped in a bstr here).
+pub fn enc_structure(aad_array: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(aad_array.len() + 14);
+    cbor::array(&mut out, 3);
+    cbor::tstr(&mut out, "Encrypt0");
+    cbor::bstr(&mut out, &[]);
+    cbor::bstr(&mut out, aad_array);
+    out
+}
+
+/// The AAD used by the AEAD (RFC 8613 §5.4) with no Class I options.
+pub fn aad(alg: AeadAlg, request_kid: &[u8], request_piv: &[u8]) -> Vec<u8> {
+    enc_structure(&aad_array(alg, request_kid, request_piv, &[]))
+}
+
+/// The Partial IV encoding of a sequence number: big-endian, minimal length, 0 as `00`
+/// (RFC 8613 §6.1). `None` above 2^40 - 1.
+pub fn piv_from_ssn(ssn: u64) -> Option<Vec<u8>> {
+    if ssn >= 1 << 40 {
+        return None;
+    }
+    let b = ssn.to_be_bytes();
+    let skip = b.iter().take(7).take_while(|x| **x == 0).count();
+    b.get(skip..).map(<[u8]>::to_vec)
+}
+
+/// The sequence number a Partial IV encodes. `None` for an empty PIV or one longer than 5
+/// bytes.
+pub fn ssn_from_piv(piv: &[u8]) -> Option<u64> {
+    if piv.is_empty() || piv.len() > MAX_PIV_LEN {
+        return None;
+    }
+    Some(piv.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hex::{decode as h, encode as e};
+
+    fn c1_client() -> ContextParams {
+        ContextParams {
+            master_secret: Secret::new(h("0102030405060708090a0b0c0d0e0f10").unwrap()),
+            master_salt: h("9e7ca92223786340").unwrap(),
+            id_context: None,
+            sender_id: vec![],
+            recipient_id: vec![0x01],
+            aead: AeadAlg::AesCcm16_64_128,
+            hkdf: HkdfAlg::Sha256,
+        }
+    }
+
+    /// RFC 8613 C.1.1 info bytes, keys, IV, nonces.
+    #[test]
+    fn rfc8613_c1_client() {
+        let p = c1_client();
+        let i = ContextInfos::for_params(&p);
+        assert_eq!(e(&i.sender_key), "8540f60a634b657910");
+        assert_eq!(e(&i.recipient_key), "854101f60a634b657910");
+        assert_eq!(e(&i.common_iv), "8540f60a6249560d");
+        let c = DerivedContext::derive(p).unwrap();
+        assert_eq!(e(c.sender_key().expose()), "f0910ed7295e6ad4b54fc793154302ff");
+        assert_eq!(e(c.recipient_key().expose()), "ffb14e093c94c9cac9471648b4f98710");
+        assert_eq!(e(c.common_iv()), "4622d4dd6d944168eefb54987c");
+        assert_eq!(e(&c.sender_nonce(&[0]).unwrap()), "4622d4dd6d944168eefb54987c");
+        assert_eq!(e(&c.recipient_nonce(&[0]).unwrap()), "4722d4dd6d944169eefb54987c");
+        // C.4 nonce: SSN 20.
+        assert_eq!(e(&c.sender_nonce(&[0x14]).unwrap()), "4622d4dd6d944168eefb549868");
+    }
+
+    /// RFC 8613 §5.4 example in PROTOCOLS.md §2.6: alg 10, kid 00, piv 25.
+    #[test]
+    fn aad_example() {
+        let arr = aad_array(AeadAlg::AesCcm16_64_128, &[0x00], &[0x25], &[]);
+        assert_eq!(e(&arr), "8501810a4100412540");
+        assert_eq!(e(&external_aad(&arr)), "498501810a4100412540");
+        assert_eq!(
+            e(&aad(AeadAlg::AesCcm16_64_128, &[0x00], &[0x25])),
+            "8368456e63727970743040498501810a4100412540"
+        );
+        // alg 24 needs a two-byte CBOR int.
+        assert_eq!(e(&aad_array(AeadAlg::ChaCha20Poly1305, &[], &[0], &[])), "850181181840410040");
+    }
+
+    #[test]
+    fn info_two_byte_alg_and_id_context() {
+        // alg 30 = 0x18 0x1e; L 16 = 0x10; id context present (C.3 style).
+        assert_eq!(
+            e(&info(&[1], Some(&[0xaa]), AeadAlg::AesCcm16_128_128, InfoType::Key, 16)),
+            "85410141aa181e634b657910"
+        );
+        // Present but empty ID Context is h'' (0x40), not nil.
+        assert_eq!(e(&info(&[], Some(&[]), AeadAlg::AesCcm16_64_128, InfoType::Iv, 13)), "8540400a6249560d");
+    }
+
+    #[test]
+    fn nonce_errors_and_edges() {
+        let iv13 = [0u8; 13];
+        assert_eq!(nonce(&[0; 8], &[], &iv13), Err(NonceError::IdPivTooLong { len: 8, max: 7 }));
+        assert_eq!(nonce(&[], &[0; 6], &iv13), Err(NonceError::PivTooLong { len: 6 }));
+        assert_eq!(nonce(&[], &[], &[0; 6]), Err(NonceError::CommonIvTooShort { len: 6 }));
+        assert_eq!(nonce(&[1, 2], &[], &[0; 7]), Err(NonceError::IdPivTooLong { len: 2, max: 1 }));
+        // Max-length ID and PIV fill every byte.
+        assert_eq!(e(&nonce(&[0xaa; 7], &[0xbb; 5], &iv13).unwrap()), "07aaaaaaaaaaaaaabbbbbbbbbb");
+        assert_eq!(e(&nonce(&[0xaa], &[0x01], &[0; 7]).unwrap()), "01aa0000000001");
+        assert_eq!(e(&nonce(&[0xaa], &[0x01], &[0xff; 12]).unwrap()), "feffffffffff55fffffffffe");
+    }
+
+    #[test]
+    fn piv_ssn_conversions() {
+        assert_eq!(piv_from_ssn(0).unwrap(), vec![0]);
+        assert_eq!(piv_from_ssn(20).unwrap(), vec![0x14]);
+        assert_eq!(piv_from_ssn(0x15b3).unwrap(), vec![0x15, 0xb3]);
+        assert_eq!(piv_from_ssn((1 << 40) - 1).unwrap(), vec![0xff; 5]);
+        assert_eq!(piv_from_ssn(1 << 40), None);
+        assert_eq!(ssn_from_piv(&[0x15, 0xb3]), Some(0x15b3));
+        assert_eq!(ssn_from_piv(&[0x00, 0x14]), Some(20));
+        assert_eq!(ssn_from_piv(&[]), None);
+        assert_eq!(ssn_from_piv(&[0; 6]), None);
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let c = DerivedContext::derive(c1_client()).unwrap();
+        let d = format!("{c:?}");
+        assert!(!d.contains("0102030405"), "{d}");
+        assert!(!d.contains("f0910ed7"), "{d}");
+        assert!(!d.contains("ffb14e09"), "{d}");
+        let r = c.reversed();
+        assert_eq!(r.sender_key(), c.recipient_key());
+        assert_eq!(r.params().sender_id, vec![0x01]);
+    }
+}

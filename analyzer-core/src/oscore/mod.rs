@@ -8,13 +8,21 @@
 //! - [`aead`]: seal/open for every [`AeadAlg`].
 //! - [`option`]: the OSCORE option value, parsed structurally with byte ranges.
 //! - [`kudos`]: updateCtx (draft-ietf-core-oscore-key-update, both ExpandLabel encodings).
+//!
+//! Also: [`error`] (typed errors, never carrying secret bytes), [`kdf`] (HKDF Extract/Expand
+//! over SHA-256/384/512), [`cbor`] (the byte-exact CBOR encodings OSCORE needs).
 
 pub mod aead;
 pub mod alg;
+pub mod cbor;
 pub mod context;
+pub mod error;
+pub mod kdf;
 pub mod kudos;
 pub mod option;
 pub mod params;
 
+pub use aead::{AeadKey, Unverified};
 pub use alg::{AeadAlg, HkdfAlg};
+pub use error::{AeadError, CryptoError, NonceError};
 pub use params::{ContextParams, Secret};

@@ -1,0 +1,172 @@
+//! Property tests of the OSCORE crypto layer: seal/open round trips and tamper rejection for
+//! every AEAD, unverified decryption = prefix of the plaintext, option parsing of arbitrary
+//! bytes (no panic, ranges in bounds, emit gives back what parsed), build -> emit -> parse.
+
+// Test code: helpers outside #[test] fns may unwrap and index too (clippy.toml covers only
+// the test fns themselves).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use analyzer_core::oscore::option::{OptionProblem, OscoreOption, ProblemClass};
+use analyzer_core::oscore::{AeadAlg, AeadError, AeadKey};
+use proptest::prelude::*;
+
+fn any_alg() -> impl Strategy<Value = AeadAlg> {
+    prop::sample::select(AeadAlg::ALL.to_vec())
+}
+
+/// (alg, key, nonce, aad, plaintext) with lengths right for the algorithm.
+fn aead_case() -> impl Strategy<Value = (AeadAlg, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>)> {
+    (
+        any_alg(),
+        prop::array::uniform32(any::<u8>()),
+        prop::array::uniform13(any::<u8>()),
+        prop::collection::vec(any::<u8>(), 0..64),
+        prop::collection::vec(any::<u8>(), 0..200),
+    )
+        .prop_map(|(alg, key, nonce, aad, pt)| {
+            (alg, key[..alg.key_len()].to_vec(), nonce[..alg.nonce_len()].to_vec(), aad, pt)
+        })
+}
+
+proptest! {
+    #[test]
+    fn seal_open_round_trip((alg, key, nonce, aad, pt) in aead_case()) {
+        let k = AeadKey::new(alg, &key).unwrap();
+        let ct = k.seal(&nonce, &aad, &pt).unwrap();
+        prop_assert_eq!(ct.len(), pt.len() + alg.tag_len());
+        prop_assert_eq!(k.open(&nonce, &aad, &ct).unwrap(), pt.clone());
+        // Unverified decryption of every prefix (tag cut off, ciphertext maybe cut too).
+        for cut in [0, pt.len() / 2, pt.len()] {
+            prop_assert_eq!(k.decrypt_unverified(&nonce, &ct[..cut]).unwrap(), pt[..cut].to_vec());
+        }
+        let u = k.decrypt_truncated(&nonce, &ct[..ct.len() - 1], ct.len()).unwrap();
+        prop_assert!(u.complete);
+        prop_assert_eq!(u.plaintext, pt);
+    }
+
+    #[test]
+    fn tampering_is_rejected(
+        (alg, key, nonce, aad, pt) in aead_case(),
+        pos in any::<usize>(),
+        bit in 0u8..8,
+    ) {
+        let k = AeadKey::new(alg, &key).unwrap();
+        let ct = k.seal(&nonce, &aad, &pt).unwrap();
+        // Ciphertext or tag bit flipped.
+        let mut bad = ct.clone();
+        let i = pos % bad.len();
+        bad[i] ^= 1 << bit;
+        prop_assert_eq!(k.open(&nonce, &aad, &bad), Err(AeadError::Authentication));
+        // Tag truncated by one byte and padded back with a wrong byte.
+        let mut bad = ct.clone();
+        let last = bad.len() - 1;
+        bad[last] = bad[last].wrapping_add(1);
+        prop_assert_eq!(k.open(&nonce, &aad, &bad), Err(AeadError::Authentication));
+        // AAD changed: a bit flipped, or one byte more.
+        let mut bad_aad = aad.clone();
+        if bad_aad.is_empty() {
+            bad_aad.push(0);
+        } else {
+            let i = pos % bad_aad.len();
+            bad_aad[i] ^= 1 << bit;
+        }
+        prop_assert_eq!(k.open(&nonce, &bad_aad, &ct), Err(AeadError::Authentication));
+        // Nonce changed.
+        let mut bad_nonce = nonce.clone();
+        let i = pos % bad_nonce.len();
+        bad_nonce[i] ^= 1 << bit;
+        prop_assert_eq!(k.open(&bad_nonce, &aad, &ct), Err(AeadError::Authentication));
+        // Other key.
+        let mut other = key.clone();
+        let j = pos % other.len();
+        other[j] ^= 1 << bit;
+        let k2 = AeadKey::new(alg, &other).unwrap();
+        prop_assert_eq!(k2.open(&nonce, &aad, &ct), Err(AeadError::Authentication));
+    }
+
+    #[test]
+    fn option_parse_arbitrary_bytes(value in prop::collection::vec(any::<u8>(), 0..48)) {
+        let p = OscoreOption::parse(&value);
+        let o = &p.option;
+        let len = value.len();
+        let fields = [o.piv(), o.kid_context(), o.kid(), o.kudos().map(|k| &k.nonce)];
+        for f in fields.into_iter().flatten() {
+            prop_assert!(f.range.end <= len);
+            prop_assert_eq!(&value[f.range.clone()], f.value.as_slice());
+        }
+        if let Some(k) = o.kudos() {
+            prop_assert_eq!(value[k.x_at], k.x);
+        }
+        for pr in &p.problems {
+            let r = pr.range();
+            prop_assert!(r.start <= r.end);
+            match pr {
+                OptionProblem::Truncated { declared, available, .. } => {
+                    prop_assert_eq!(*available, len);
+                    prop_assert!(declared.end > len);
+                    prop_assert!(declared.start <= len);
+                }
+                _ => prop_assert!(r.end <= len, "{:?}", pr),
+            }
+            let _ = pr.to_string();
+        }
+        // What parsed is a prefix of the value; all of it unless parsing stopped early.
+        let emitted = o.emit();
+        prop_assert!(value.starts_with(&emitted));
+        prop_assert_eq!(emitted.len(), o.wire_len());
+        let stopped = p.problems.iter().any(|pr| matches!(
+            pr,
+            OptionProblem::Truncated { .. }
+                | OptionProblem::ZeroFlagsNotEmpty { .. }
+                | OptionProblem::TrailingBytes { .. }
+        ));
+        if !stopped {
+            prop_assert_eq!(emitted, value.clone());
+        }
+        // Strict parse agrees with the lax one.
+        prop_assert_eq!(OscoreOption::parse_strict(&value).is_ok(), p.problems.iter().all(|x| x.class() == ProblemClass::Note));
+        for a in AeadAlg::ALL {
+            let _ = o.id_problems(a);
+        }
+    }
+
+    #[test]
+    fn option_build_emit_parse_round_trip(
+        piv in prop::collection::vec(any::<u8>(), 0..=5),
+        kid_context in prop::option::of(prop::collection::vec(any::<u8>(), 0..40)),
+        x in 0u8..0x80,
+        nonce_bytes in prop::collection::vec(any::<u8>(), 16),
+        with_kudos in any::<bool>(),
+        kid in prop::option::of(prop::collection::vec(any::<u8>(), 0..10)),
+    ) {
+        let nonce = &nonce_bytes[..usize::from(x & 0x0f) + 1];
+        let kudos = with_kudos.then_some((x, nonce));
+        let built = OscoreOption::build(&piv, kid_context.as_deref(), kudos, kid.as_deref()).unwrap();
+        let wire = built.emit();
+        let p = OscoreOption::parse(&wire);
+        prop_assert!(p.is_valid(), "{:?}", p.problems);
+        prop_assert_eq!(&p.option, &built);
+        prop_assert_eq!(p.option.piv_value().unwrap_or_default(), piv.as_slice());
+        prop_assert_eq!(p.option.kid_context_value(), kid_context.as_deref());
+        prop_assert_eq!(p.option.kid_value(), kid.as_deref());
+        prop_assert_eq!(p.option.kudos().map(|k| (k.x, k.nonce.value.clone())), kudos.map(|(x, n)| (x, n.to_vec())));
+        prop_assert_eq!(wire.is_empty(), piv.is_empty() && kid_context.is_none() && kid.is_none() && !with_kudos);
+    }
+}
+
+/// Every truncation of a valid KUDOS option (PROTOCOLS.md §3.2 Californium example) is
+/// reported as Truncated (or, at length 0, is the valid empty value).
+#[test]
+fn every_truncation_is_reported() {
+    let v = analyzer_core::hex::decode("9a0115b3030a0b0c070001020304050607aa").unwrap();
+    for cut in 1..v.len() - 1 {
+        let p = OscoreOption::parse(&v[..cut]);
+        assert!(
+            p.problems.iter().any(|x| matches!(x, OptionProblem::Truncated { .. })),
+            "cut {cut}: {:?}",
+            p.problems
+        );
+    }
+    // Cut just before the kid: still valid (kid = h'' here).
+    assert!(OscoreOption::parse(&v[..v.len() - 1]).problems.is_empty());
+}
