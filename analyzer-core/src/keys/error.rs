@@ -74,9 +74,7 @@ pub enum KeysErrorKind {
     Hex(HexError),
     #[error("must not be empty")]
     Empty,
-    #[error(
-        "{len} bytes is longer than the {max} bytes that {aead} allows for Sender/Recipient IDs (RFC 8613 §3.3)"
-    )]
+    #[error("{len} bytes, but {aead} allows at most {max} bytes for Sender/Recipient IDs (RFC 8613 §3.3)")]
     IdTooLong { len: usize, max: usize, aead: AeadAlg },
     #[error("unknown AEAD algorithm {0}")]
     UnknownAead(String),

@@ -407,6 +407,22 @@ pub fn parse_toml(text: &str, path: &Path) -> Result<LoadedKeys, KeysError> {
     let mut out = LoadedKeys::default();
     for (i, item) in items.iter().enumerate() {
         let ctx = r.context(item, i + 1, &mut out.warnings)?;
+        if let Some(first) = out.contexts.iter().find(|c| c.name == ctx.name) {
+            // Point at the second `name` value (or the [[context]] header of a derived name).
+            let span = match item.get_ref() {
+                DeValue::Table(t) => t.get("name").map(|v| v.span()),
+                _ => None,
+            }
+            .unwrap_or_else(|| item.span());
+            return Err(r.err(
+                span,
+                "name",
+                KeysErrorKind::DuplicateName {
+                    name: ctx.name.clone(),
+                    first: format!("{}:{}", path.display(), first.source.line.unwrap_or(0)),
+                },
+            ));
+        }
         out.contexts.push(ctx);
     }
     if out.contexts.is_empty() {
