@@ -146,3 +146,27 @@ fn secrets_never_in_debug_or_display() {
         assert!(c.summary(true).to_string().contains(D01_SECRET));
     }
 }
+
+#[test]
+fn malformed_secret_lines_are_not_echoed() {
+    let base = std::fs::read_to_string(data("d01/d01.keys.toml")).unwrap();
+    let quoted = format!("\"{D01_SECRET}\"");
+    for replacement in [
+        D01_SECRET.to_string(),                       // unquoted: TOML syntax error
+        format!("'{D01_SECRET}"),                     // unterminated literal string
+        format!("\"{D01_SECRET}"),                    // unterminated basic string
+        format!("[\"{D01_SECRET}\"]"),                // an array
+        format!("{{ v = \"{D01_SECRET}\" }}"),        // a table
+        "1234567890123456789012345678".into(),        // an integer out of range
+        format!("\"{D01_SECRET}\" \"{D01_SECRET}\""), // trailing garbage
+        format!("\"{D01_SECRET}zz\""),                // bad hex at the end
+        format!("\"\\q{D01_SECRET}\""),               // bad escape
+    ] {
+        let text = base.replacen(&quoted, &replacement, 1);
+        assert_ne!(text, base);
+        let e = parse_toml(&text, Path::new("k.toml")).unwrap_err();
+        let msg = format!("{e} {e:?}");
+        assert!(!msg.contains(D01_SECRET) && !msg.contains("1234567890123"), "{msg}");
+        assert_eq!(e.line(), Some(4), "{msg}");
+    }
+}

@@ -295,3 +295,15 @@ fn default_keys_next_to_the_capture() {
     assert_eq!(KeySet::load(&[found]).unwrap().contexts()[0].name, "d02");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn wireshark_escapes_as_tshark_reads_them() {
+    // tshark 4.0.17 decrypts all 26 OSCORE frames of d01 with this file (checked by hand with
+    // WIRESHARK_CONFIG_DIR pointing at its directory): "\x36\x65" is "6e", "e\071" is "e9".
+    let escaped = load_one(&data("d01/wireshark_escaped"));
+    let plain = load_one(&data("d01/wireshark/oscore_contexts"));
+    assert_eq!(escaped.peer_a, plain.peer_a);
+    assert_eq!(escaped.peer_b, plain.peer_b);
+    assert!(escaped.same_context(&plain));
+    assert_eq!(escaped.source.line, Some(3));
+}
