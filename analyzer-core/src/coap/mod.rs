@@ -16,8 +16,13 @@ pub mod message;
 pub mod options;
 
 pub use exchange::{ExchangeInfo, ExchangeTracker, MsgMeta};
-pub use message::{CoapOption, Code, Message, MessageRepr, MsgType};
-pub use options::{BlockValue, OptionDef, OptionFormat, OptionValue, OscoreClass};
+pub use message::{
+    CoapOption, Code, Message, MessageKind, MessageRepr, MsgType, ParseOptions, looks_like_coap,
+};
+pub use options::{
+    BlockValue, OptionDef, OptionFormat, OptionProperties, OptionValue, OscoreClass, content_format_name,
+    option_def, option_name,
+};
 
 /// The IANA CoAP port.
 pub const COAP_PORT: u16 = 5683;
