@@ -818,7 +818,7 @@ pub fn looks_like_coap(bytes: &[u8]) -> bool {
         return false;
     }
     if code.is_empty() {
-        return bytes.len() == field::HEADER_LEN && t != MsgType::Non;
+        return bytes.len() == field::HEADER_LEN && b0 & 0x0f == 0 && t != MsgType::Non;
     }
     if t == MsgType::Rst || (t == MsgType::Ack && code.is_request()) {
         return false;
@@ -1196,6 +1196,7 @@ mod tests {
         assert!(looks_like_coap(&h("60457d34ff32322e332043")));
         assert!(!looks_like_coap(&h("60007d3800"))); // empty with trailing byte
         assert!(!looks_like_coap(&h("50007d38"))); // NON empty
+        assert!(!looks_like_coap(&h("43007d38"))); // empty with TKL 3
         assert!(!looks_like_coap(&h("40087d38"))); // 0.08 unassigned
         assert!(!looks_like_coap(&h("40e17d38"))); // CSM over UDP
         assert!(!looks_like_coap(&h("80017d38"))); // version 2

@@ -160,7 +160,7 @@ pub static OPTIONS: &[OptionDef] = &[
     def(num::HOP_LIMIT, "Hop-Limit", "hop_limit", Uint, 1, 1, false, U, false),
     def(num::ACCEPT, "Accept", "accept", Uint, 0, 2, false, E, false),
     // RFC 9177 §4: Q-Block1 not repeatable; Q-Block2 repeatable (requests for missing blocks);
-    // both E and U for OSCORE like Block1/Block2.
+    // E and U for OSCORE by analogy with Block1/Block2 (class not checked against the RFC text).
     def(num::Q_BLOCK1, "Q-Block1", "q_block1", Uint, 0, 3, false, EU, false),
     def(num::LOCATION_QUERY, "Location-Query", "location_query", Str, 0, 255, true, E, false),
     // RFC 9668 §3.1: critical, empty, outer only.
