@@ -180,6 +180,7 @@ pub enum FindingKind {
     CoapUnmatchedAck,
     CoapBlockGap,
     CoapTokenReuse,
+    CoapBadCode,
 }
 
 impl FindingKind {
@@ -214,6 +215,7 @@ impl FindingKind {
             FindingKind::CoapUnmatchedAck => "coap.unmatched_ack",
             FindingKind::CoapBlockGap => "coap.block_gap",
             FindingKind::CoapTokenReuse => "coap.token_reuse",
+            FindingKind::CoapBadCode => "coap.bad_code",
         }
     }
 }

@@ -1,11 +1,51 @@
 //! Exchanges: request/response matching by (endpoint pair, token), CON/ACK/RST matching by
 //! MID, retransmission and duplicate detection, response time, Observe notifications linked to
 //! their registration, and outer Block-wise transfers reassembled and linked.
+//!
+//! The tracker is a sans-IO observer: [`ExchangeTracker::observe`] takes where/when a message
+//! was seen plus the parsed message, and returns what it learned; capture time is the only
+//! clock. It works on CoAP-over-UDP messages (the outer message for OSCORE); an OSCORE
+//! plaintext gets its role only.
+//!
+//! Matching rules (RFC 7252 §4, §5.3; RFC 7641; RFC 7959):
+//! - **Deduplication** by (source, destination, MID, CON/NON vs ACK/RST) within
+//!   EXCHANGE_LIFETIME of the first transmission: identical bytes are a retransmission
+//!   (`coap.retransmission`, Info; duplicate ACKs too), different bytes a MID reuse
+//!   (`coap.duplicate`, Medium; the new message is processed as new). A retransmission
+//!   repeats what the first transmission was linked to and changes no state.
+//! - **ACK/RST** match the CON (RST: CON or NON) with the same MID sent the other way;
+//!   otherwise `coap.unmatched_ack` (Low).
+//! - **Responses** match by (client, server, token); a piggybacked response also by the MID of
+//!   the CON it acknowledges (a token that does not echo the request's is a Low
+//!   `coap.unmatched_response`). Zero-length tokens are legal: the most recent request for the
+//!   key is the one answered. `request_frame` is the request's first transmission and
+//!   `response_time` is measured from it. A response to a request sent to a multicast address
+//!   matches by (client, token). No match: `coap.unmatched_response` (Info: the capture may
+//!   have started late).
+//! - **Observe**: a request with Observe=0 registers, Observe=1 deregisters; 2.xx responses
+//!   with Observe to a registration are notifications (index 1 = registration response);
+//!   any other response, or a RST to a notification, ends it. An observation stays alive while
+//!   notifications flow: each one extends its life to EXCHANGE_LIFETIME + Max-Age.
+//! - **Block-wise** (outer): Block2 response payloads are reassembled per (client, server,
+//!   request code and URI options), Block1 request payloads per (client, server, code, URI
+//!   options, Request-Tag values). Blocks must arrive in offset order; a missing range, a block
+//!   size change, an ETag change, an M=1 block of the wrong length or a Size1/Size2 that
+//!   disagrees with the reassembled length is a `coap.block_gap` finding (Medium for missing
+//!   data, Low/Info for the rest).
+//!
+//! State is bounded: every table expires entries by capture time and holds at most
+//! `max_live` entries (the entry closest to expiry is evicted first); reassembled bodies are
+//! kept up to `max_body_len` each and `max_total_body_bytes` together.
 
-use super::message::Message;
-use crate::finding::Finding;
+use super::message::{Message, MessageKind, MsgType};
+use super::options::{BlockValue, decode_uint, num};
+use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
+use crate::hex;
 use crate::net::Endpoint;
 use crate::time::{Nanos, Timestamp};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::ops::Range;
 
 /// Where and when a message was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +88,8 @@ pub enum ObserveInfo {
         /// 1 for the first response, 2 for the next notification, ...
         index: u32,
     },
-    /// A response without Observe (or an error) that ends the observation.
+    /// A response without Observe (or an error, or a RST to a notification) that ends the
+    /// observation.
     Ends { registration_frame: u64 },
 }
 
@@ -66,7 +107,8 @@ pub struct BlockInfo {
     pub num: u32,
     pub more: bool,
     pub size: u32,
-    /// First frame of the transfer (identifies it).
+    /// First frame of the transfer (identifies it): the first payload-carrying block seen
+    /// (the Block1 request or Block2 response).
     pub transfer_first_frame: u64,
     /// Set on the block that completes the transfer.
     pub completed: Option<CompletedTransfer>,
@@ -75,23 +117,31 @@ pub struct BlockInfo {
 /// A reassembled Block-wise body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedTransfer {
-    /// Frames carrying the blocks, in block order.
+    /// Frames carrying the blocks, in block order (at most [`MAX_TRANSFER_FRAMES`] listed).
     pub frames: Vec<u64>,
+    /// Bytes from offset 0 to the end of the last block.
     pub total_len: u64,
-    /// The body, when it fit the reassembly cap.
+    /// The body, when it fit the reassembly caps and no block was missing.
     pub body: Option<Vec<u8>>,
+    /// Missing ranges seen (including a transfer whose first block is not block 0); the body
+    /// is only reassembled when this is 0.
+    pub gaps: u32,
 }
+
+/// The longest frame list a transfer keeps.
+pub const MAX_TRANSFER_FRAMES: usize = 1 << 16;
 
 /// What the tracker learned about one message.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExchangeInfo {
     pub role: Role,
-    /// This CON/NON repeats an earlier message (same MID from the same endpoint, same bytes)
-    /// within EXCHANGE_LIFETIME: the frame of the first transmission.
+    /// This message repeats an earlier one (same MID from the same endpoint to the same
+    /// endpoint, same bytes) within EXCHANGE_LIFETIME: the frame of the first transmission.
+    /// Set for CON/NON and for duplicate ACK/RST.
     pub retransmission_of: Option<u64>,
     /// Same MID from the same endpoint within EXCHANGE_LIFETIME but different content.
     pub mid_reused_from: Option<u64>,
-    /// For ACK/RST: the CON frame acknowledged or rejected.
+    /// For ACK/RST: the CON frame acknowledged or rejected (its first transmission).
     pub acknowledges: Option<u64>,
     /// For responses: the request frame answered (its first transmission).
     pub request_frame: Option<u64>,
@@ -106,14 +156,27 @@ pub struct ExchangeInfo {
 /// Counts at the end of a capture.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExchangeSummary {
+    /// Requests seen (first transmissions).
     pub exchanges: u64,
-    /// Request frames that never got a response.
+    /// Request frames that never got a response (sorted; at most `max_live` listed, see
+    /// `unanswered_total`). Requests whose No-Response option suppresses every response class
+    /// and requests sent to a multicast address are not expected to be answered.
     pub unanswered_requests: Vec<u64>,
+    /// All unanswered requests, including those beyond the list cap.
+    pub unanswered_total: u64,
+    /// Retransmitted messages (CON/NON and duplicate ACK/RST).
     pub retransmissions: u64,
+    /// Observe registrations (requests with Observe=0).
     pub observations: u64,
+    /// Responses that were notifications (including each registration response).
     pub notifications: u64,
     pub block_transfers_completed: u64,
+    /// Transfers that ended with gaps, were restarted, or were still open at the end.
     pub block_transfers_incomplete: u64,
+    /// Responses no request could be found for.
+    pub unmatched_responses: u64,
+    /// Entries dropped because a table was full (`max_live`).
+    pub evicted: u64,
 }
 
 /// Tracker settings.
@@ -123,35 +186,1408 @@ pub struct ExchangeConfig {
     pub exchange_lifetime_secs: u32,
     /// Bodies longer than this are counted but not kept.
     pub max_body_len: usize,
-    /// Cap on concurrent live exchanges/transfers (oldest evicted first).
+    /// Cap on concurrent live exchanges/transfers (oldest evicted first), per table.
     pub max_live: usize,
+    /// Cap on the bytes of all bodies being reassembled at once; a transfer that would exceed
+    /// it is counted but its body is not kept.
+    pub max_total_body_bytes: usize,
 }
 
 impl Default for ExchangeConfig {
     fn default() -> Self {
-        ExchangeConfig { exchange_lifetime_secs: 247, max_body_len: 1 << 20, max_live: 65536 }
+        ExchangeConfig {
+            exchange_lifetime_secs: 247,
+            max_body_len: 1 << 20,
+            max_live: 65536,
+            max_total_body_bytes: 64 << 20,
+        }
     }
+}
+
+/// A map whose entries expire by capture time and that holds at most `cap` entries; the
+/// entry with the earliest expiry goes first.
+#[derive(Debug)]
+struct Bounded<K, V> {
+    map: HashMap<K, Slot<V>>,
+    order: BTreeMap<(i128, u64), K>,
+    seq: u64,
+}
+
+#[derive(Debug)]
+struct Slot<V> {
+    order: (i128, u64),
+    value: V,
+}
+
+impl<K: Hash + Eq + Clone, V> Default for Bounded<K, V> {
+    fn default() -> Self {
+        Bounded { map: HashMap::new(), order: BTreeMap::new(), seq: 0 }
+    }
+}
+
+impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
+    fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k).map(|s| &s.value)
+    }
+
+    fn remove(&mut self, k: &K) -> Option<V> {
+        let slot = self.map.remove(k)?;
+        self.order.remove(&slot.order);
+        Some(slot.value)
+    }
+
+    /// Inserts (replacing any entry with the same key, which is returned).
+    fn insert(&mut self, k: K, value: V, expires: i128) -> Option<V> {
+        let old = self.remove(&k);
+        self.seq += 1;
+        let order = (expires, self.seq);
+        self.order.insert(order, k.clone());
+        self.map.insert(k, Slot { order, value });
+        old
+    }
+
+    /// Removes one entry that expired at `now`.
+    fn pop_expired(&mut self, now: i128) -> Option<(K, V)> {
+        let (&(exp, _), _) = self.order.first_key_value()?;
+        if exp > now {
+            return None;
+        }
+        self.pop_first()
+    }
+
+    fn pop_first(&mut self) -> Option<(K, V)> {
+        let (_, k) = self.order.pop_first()?;
+        let slot = self.map.remove(&k)?;
+        Some((k, slot.value))
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn drain(&mut self) -> Vec<(K, V)> {
+        self.order.clear();
+        self.map.drain().map(|(k, s)| (k, s.value)).collect()
+    }
+}
+
+/// (client, server, token): the request/response matching key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ReqKey {
+    client: Endpoint,
+    server: Endpoint,
+    token: Vec<u8>,
+}
+
+/// (sender, receiver, MID, ACK/RST or not): the deduplication key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct MidKey {
+    src: Endpoint,
+    dst: Endpoint,
+    mid: u16,
+    reply: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TransferKey {
+    kind: BlockKind,
+    client: Endpoint,
+    server: Endpoint,
+    /// Request code, URI options (and Request-Tag values for Block1), length-prefixed.
+    key: Vec<u8>,
+}
+
+/// What a message was linked to, repeated for its retransmissions.
+#[derive(Debug, Clone, Default)]
+struct Echo {
+    role: Role,
+    acknowledges: Option<u64>,
+    request_frame: Option<u64>,
+    request_ts: Option<Timestamp>,
+    observe: Option<ObserveInfo>,
+    block: Option<BlockInfo>,
+}
+
+#[derive(Debug)]
+struct MidEntry {
+    frame: u64,
+    digest: u64,
+    len: usize,
+    mtype: MsgType,
+    token: Vec<u8>,
+    /// For a request: its own key; for a response: the key of the request it answered.
+    req_key: Option<ReqKey>,
+    echo: Echo,
+}
+
+#[derive(Debug, Clone)]
+struct Observation {
+    notifications: u32,
+    ended: bool,
+}
+
+#[derive(Debug)]
+struct RequestEntry {
+    frame: u64,
+    ts: Timestamp,
+    expires: i128,
+    /// Frame of the first response (or of the RST that rejected the request).
+    answered: Option<u64>,
+    expects_response: bool,
+    multicast: bool,
+    observe: Option<Observation>,
+    /// Code + URI options, the Block2 transfer key.
+    cache_key: Vec<u8>,
+    /// First frame of the Block1 transfer this request carried a block of.
+    block1_first: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Transfer {
+    first_frame: u64,
+    frames: Vec<u64>,
+    next_offset: u64,
+    szx: u8,
+    etag: Option<Vec<u8>>,
+    body: Option<Vec<u8>>,
+    gaps: u32,
+    size_hint: Option<u64>,
+}
+
+/// A message whose block payload is added to a transfer.
+struct BlockCtx<'a> {
+    frame: u64,
+    now: i128,
+    value: BlockValue,
+    payload: &'a [u8],
+    etag: Option<&'a [u8]>,
+    size_hint: Option<u64>,
+    span: Range<usize>,
 }
 
 /// Links messages into exchanges. Bounded state.
 #[derive(Debug, Default)]
 pub struct ExchangeTracker {
     config: ExchangeConfig,
+    mids: Bounded<MidKey, MidEntry>,
+    requests: Bounded<ReqKey, RequestEntry>,
+    multicast: Bounded<(Endpoint, Vec<u8>), ReqKey>,
+    transfers: Bounded<TransferKey, Transfer>,
+    body_bytes: usize,
+    summary: ExchangeSummary,
+}
+
+fn finding(kind: FindingKind, severity: Severity, span: Range<usize>, msg: String) -> Finding {
+    Finding::new(kind, severity, Layer::Coap, msg).at(Span::frame(span))
+}
+
+fn role_of(msg: &Message) -> Role {
+    let code = msg.code;
+    if msg.kind == MessageKind::OscorePlaintext {
+        return if code.is_request() {
+            Role::Request
+        } else if code.is_response() {
+            Role::Response
+        } else {
+            Role::Other
+        };
+    }
+    match (msg.mtype, code) {
+        (MsgType::Rst, _) => Role::Reset,
+        (MsgType::Ack, c) if c.is_empty() => Role::EmptyAck,
+        (MsgType::Con, c) if c.is_empty() => Role::Ping,
+        (MsgType::Con | MsgType::Non, c) if c.is_request() => Role::Request,
+        (_, c) if c.is_response() => Role::Response,
+        _ => Role::Other,
+    }
+}
+
+fn digest(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+fn token_text(t: &[u8]) -> String {
+    if t.is_empty() { "(empty)".to_string() } else { hex::encode(t) }
+}
+
+/// Span for exchange findings about the token: the token bytes, or the header when empty.
+fn token_span(msg: &Message) -> Range<usize> {
+    if msg.token.is_empty() { 0..msg.bytes.len().min(4) } else { msg.token.clone() }
+}
+
+/// Code + the options that name the target resource (Uri-Host, Uri-Port, Uri-Path, Uri-Query,
+/// Proxy-Uri, Proxy-Scheme), plus `extra` option numbers, each length-prefixed.
+fn resource_key(msg: &Message, extra: &[u16]) -> Vec<u8> {
+    let mut k = vec![msg.code.0];
+    for o in &msg.options {
+        let keep = matches!(
+            o.number,
+            num::URI_HOST
+                | num::URI_PORT
+                | num::URI_PATH
+                | num::URI_QUERY
+                | num::PROXY_URI
+                | num::PROXY_SCHEME
+        ) || extra.contains(&o.number);
+        if keep {
+            let v = msg.option_value(o);
+            k.extend_from_slice(&o.number.to_be_bytes());
+            k.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            k.extend_from_slice(v);
+        }
+    }
+    k
+}
+
+fn block_option(msg: &Message, number: u16) -> Option<(BlockValue, Range<usize>)> {
+    let o = msg.find_option(number)?;
+    let v = BlockValue::decode(msg.option_value(o))?;
+    (v.szx != 7).then_some((v, o.range.clone()))
 }
 
 impl ExchangeTracker {
     pub fn new(config: ExchangeConfig) -> Self {
-        ExchangeTracker { config }
+        ExchangeTracker { config, ..Default::default() }
+    }
+
+    fn lifetime(&self) -> i128 {
+        i128::from(self.config.exchange_lifetime_secs) * 1_000_000_000
+    }
+
+    /// Live entries per table: (MIDs, requests, transfers). For diagnostics and tests.
+    pub fn live(&self) -> (usize, usize, usize) {
+        (self.mids.len(), self.requests.len(), self.transfers.len())
     }
 
     /// Records one message and says what it is part of.
     pub fn observe(&mut self, meta: &MsgMeta, msg: &Message) -> ExchangeInfo {
-        let _ = (&self.config, meta, msg);
-        ExchangeInfo::default()
+        let now = meta.ts.as_nanos();
+        self.expire(now);
+        let mut info = ExchangeInfo { role: role_of(msg), ..Default::default() };
+        if msg.kind != MessageKind::Udp || msg.bytes.len() < 4 {
+            return info;
+        }
+        let mid_span = msg.mid_range();
+        let dig = digest(&msg.bytes);
+        let reply = matches!(msg.mtype, MsgType::Ack | MsgType::Rst);
+        let mkey = MidKey { src: meta.src, dst: meta.dst, mid: msg.mid, reply };
+        if let Some(prev) = self.mids.get(&mkey) {
+            if prev.digest == dig && prev.len == msg.bytes.len() {
+                return self.retransmission(meta, msg, prev.frame, prev.echo.clone(), info);
+            }
+            info.mid_reused_from = Some(prev.frame);
+            info.findings.push(
+                finding(
+                    FindingKind::CoapDuplicate,
+                    Severity::Medium,
+                    mid_span.clone(),
+                    format!(
+                        "MID 0x{:04x} from {} to {} reused within EXCHANGE_LIFETIME with different content (first in frame {}; RFC 7252 §4.4)",
+                        msg.mid, meta.src, meta.dst, prev.frame
+                    ),
+                )
+                .related([prev.frame]),
+            );
+        }
+
+        // ACK/RST: the CON (or, for RST, NON) with this MID sent the other way.
+        let mut acked: Option<(Option<ReqKey>, Vec<u8>, Role)> = None;
+        if reply {
+            let ckey = MidKey { src: meta.dst, dst: meta.src, mid: msg.mid, reply: false };
+            match self.mids.get(&ckey) {
+                Some(c)
+                    if c.mtype == MsgType::Con || (msg.mtype == MsgType::Rst && c.mtype == MsgType::Non) =>
+                {
+                    info.acknowledges = Some(c.frame);
+                    acked = Some((c.req_key.clone(), c.token.clone(), c.echo.role));
+                }
+                _ => info.findings.push(finding(
+                    FindingKind::CoapUnmatchedAck,
+                    Severity::Low,
+                    mid_span,
+                    format!(
+                        "{} for MID 0x{:04x} matches no CON seen from {} to {} within EXCHANGE_LIFETIME",
+                        msg.mtype, msg.mid, meta.dst, meta.src
+                    ),
+                )),
+            }
+        }
+
+        let mut req_key = None;
+        let mut request_ts = None;
+        match info.role {
+            Role::Request => {
+                req_key = Some(self.on_request(meta, msg, &mut info));
+            }
+            Role::Response if msg.mtype != MsgType::Rst => {
+                if let Some((k, ts)) = self.on_response(meta, msg, acked.as_ref(), &mut info) {
+                    req_key = Some(k);
+                    request_ts = Some(ts);
+                }
+            }
+            Role::Reset => {
+                if let Some((Some(k), _, role)) = &acked {
+                    self.on_reset(meta, k, *role, &mut info);
+                }
+            }
+            _ => {}
+        }
+
+        let mut block = info.block.clone();
+        if let Some(b) = &mut block {
+            b.completed = None;
+        }
+        let echo = Echo {
+            role: info.role,
+            acknowledges: info.acknowledges,
+            request_frame: info.request_frame,
+            request_ts,
+            observe: info.observe.clone(),
+            block,
+        };
+        let entry = MidEntry {
+            frame: meta.frame,
+            digest: dig,
+            len: msg.bytes.len(),
+            mtype: msg.mtype,
+            token: msg.token().to_vec(),
+            req_key,
+            echo,
+        };
+        let expires = now + self.lifetime();
+        self.mids.insert(mkey, entry, expires);
+        self.enforce_caps();
+        info
     }
 
-    /// Summary at the end of the capture (unanswered requests, incomplete transfers).
+    fn retransmission(
+        &mut self,
+        meta: &MsgMeta,
+        msg: &Message,
+        first: u64,
+        echo: Echo,
+        mut info: ExchangeInfo,
+    ) -> ExchangeInfo {
+        self.summary.retransmissions += 1;
+        info.retransmission_of = Some(first);
+        info.acknowledges = echo.acknowledges;
+        info.request_frame = echo.request_frame;
+        info.response_time = echo.request_ts.map(|t| Nanos(meta.ts.nanos_since(t)));
+        info.observe = echo.observe;
+        info.block = echo.block;
+        info.findings.push(
+            finding(
+                FindingKind::CoapRetransmission,
+                Severity::Info,
+                msg.mid_range(),
+                format!(
+                    "{} MID 0x{:04x}: retransmission of frame {first} (identical bytes)",
+                    msg.mtype, msg.mid
+                ),
+            )
+            .related([first]),
+        );
+        info
+    }
+
+    fn on_request(&mut self, meta: &MsgMeta, msg: &Message, info: &mut ExchangeInfo) -> ReqKey {
+        let now = meta.ts.as_nanos();
+        let token = msg.token().to_vec();
+        let key = ReqKey { client: meta.src, server: meta.dst, token: token.clone() };
+        self.summary.exchanges += 1;
+
+        let observe = msg.first_option(num::OBSERVE).map(decode_uint);
+        info.observe = match observe {
+            None => None,
+            Some(Some(0)) => Some(ObserveInfo::Register),
+            Some(Some(1)) => Some(ObserveInfo::Deregister),
+            Some(v) => {
+                let span = msg.find_option(num::OBSERVE).map(|o| o.range.clone()).unwrap_or(0..0);
+                info.findings.push(finding(
+                    FindingKind::CoapOptionValue,
+                    Severity::Low,
+                    span,
+                    format!("Observe {v:?} in a request: only 0 (register) and 1 (deregister) are defined (RFC 7641 §2)"),
+                ));
+                None
+            }
+        };
+        if info.observe == Some(ObserveInfo::Register) {
+            self.summary.observations += 1;
+        }
+
+        if let Some(old) = self.requests.remove(&key) {
+            let outstanding = old.expects_response && old.answered.is_none();
+            let observing = old.observe.as_ref().is_some_and(|o| !o.ended && o.notifications > 0);
+            let re_register = observing && info.observe == Some(ObserveInfo::Register);
+            let dereg = observing && info.observe == Some(ObserveInfo::Deregister);
+            if !token.is_empty() && (outstanding || observing) && !re_register && !dereg {
+                info.findings.push(
+                    finding(
+                        FindingKind::CoapTokenReuse,
+                        Severity::Low,
+                        token_span(msg),
+                        format!(
+                            "token {} reused for a new request while the request in frame {} is still {}",
+                            hex::encode(&token),
+                            old.frame,
+                            if observing { "observing" } else { "unanswered" }
+                        ),
+                    )
+                    .related([old.frame]),
+                );
+            }
+            self.retire_request(old);
+        }
+
+        let multicast = meta.dst.addr.is_multicast();
+        // RFC 7967 §2: bits 2 (2.xx), 8 (4.xx) and 16 (5.xx) suppress response classes.
+        let expects_response = msg.uint_option(num::NO_RESPONSE).is_none_or(|v| v & 26 != 26) && !multicast;
+        let cache_key = resource_key(msg, &[]);
+        let mut entry = RequestEntry {
+            frame: meta.frame,
+            ts: meta.ts,
+            expires: now + self.lifetime(),
+            answered: None,
+            expects_response,
+            multicast,
+            observe: (info.observe == Some(ObserveInfo::Register))
+                .then_some(Observation { notifications: 0, ended: false }),
+            cache_key: cache_key.clone(),
+            block1_first: None,
+        };
+
+        if let Some((value, span)) = block_option(msg, num::BLOCK1) {
+            let tkey = TransferKey {
+                kind: BlockKind::Block1,
+                client: meta.src,
+                server: meta.dst,
+                key: resource_key(msg, &[num::REQUEST_TAG]),
+            };
+            let ctx = BlockCtx {
+                frame: meta.frame,
+                now,
+                value,
+                payload: msg.payload(),
+                etag: None,
+                size_hint: msg.uint_option(num::SIZE1),
+                span,
+            };
+            let b = self.add_block(tkey, ctx, &mut info.findings);
+            entry.block1_first = Some(b.transfer_first_frame);
+            info.block = Some(b);
+        } else if let Some((value, _)) = block_option(msg, num::BLOCK2) {
+            let tkey =
+                TransferKey { kind: BlockKind::Block2, client: meta.src, server: meta.dst, key: cache_key };
+            if let Some(t) = self.transfers.get(&tkey) {
+                info.block = Some(BlockInfo {
+                    kind: BlockKind::Block2,
+                    num: value.num,
+                    more: value.more,
+                    size: value.size(),
+                    transfer_first_frame: t.first_frame,
+                    completed: None,
+                });
+            }
+        }
+
+        if multicast {
+            self.multicast.insert((meta.src, token), key.clone(), now + self.lifetime());
+        }
+        let expires = entry.expires;
+        if let Some(old) = self.requests.insert(key.clone(), entry, expires) {
+            self.retire_request(old);
+        }
+        key
+    }
+
+    /// Returns the matched request's key and time.
+    fn on_response(
+        &mut self,
+        meta: &MsgMeta,
+        msg: &Message,
+        acked: Option<&(Option<ReqKey>, Vec<u8>, Role)>,
+        info: &mut ExchangeInfo,
+    ) -> Option<(ReqKey, Timestamp)> {
+        let now = meta.ts.as_nanos();
+        let token = msg.token();
+        let (client, server) = (meta.dst, meta.src);
+        let mut key = None;
+        if msg.mtype == MsgType::Ack
+            && let Some((Some(k), con_token, _)) = acked
+        {
+            if con_token.as_slice() != token {
+                info.findings.push(finding(
+                    FindingKind::CoapUnmatchedResponse,
+                    Severity::Low,
+                    token_span(msg),
+                    format!(
+                        "piggybacked response token {} does not echo the acknowledged request's token {} (RFC 7252 §5.3.2)",
+                        token_text(token),
+                        token_text(con_token)
+                    ),
+                ));
+            }
+            key = Some(k.clone());
+        }
+        if key.is_none() {
+            let k = ReqKey { client, server, token: token.to_vec() };
+            if self.requests.get(&k).is_some() {
+                key = Some(k);
+            } else if let Some(k) = self.multicast.get(&(client, token.to_vec())) {
+                key = Some(k.clone());
+            }
+        }
+        let entry_key = key.and_then(|k| self.requests.remove(&k).map(|e| (k, e)));
+        let Some((key, mut entry)) = entry_key else {
+            self.summary.unmatched_responses += 1;
+            info.findings.push(finding(
+                FindingKind::CoapUnmatchedResponse,
+                Severity::Info,
+                token_span(msg),
+                format!(
+                    "response {} with token {} matches no request from {client} to {server} in the capture (it may have started late)",
+                    msg.code,
+                    token_text(token)
+                ),
+            ));
+            if let Some((value, span)) = block_option(msg, num::BLOCK2) {
+                let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: Vec::new() };
+                info.block =
+                    Some(self.add_block(tkey, self.block2_ctx(meta, msg, value, span), &mut info.findings));
+            }
+            return None;
+        };
+
+        info.request_frame = Some(entry.frame);
+        info.response_time = Some(Nanos(meta.ts.nanos_since(entry.ts)));
+        let observe_value = msg.first_option(num::OBSERVE).map(|v| decode_uint(v).unwrap_or(u64::MAX));
+        let mut observation_continues = false;
+        match entry.observe.as_mut() {
+            Some(obs) if !obs.ended => {
+                if let (2, Some(seq)) = (msg.code.class(), observe_value) {
+                    obs.notifications += 1;
+                    self.summary.notifications += 1;
+                    info.observe = Some(ObserveInfo::Notification {
+                        registration_frame: entry.frame,
+                        sequence: u32::try_from(seq).unwrap_or(u32::MAX),
+                        index: obs.notifications,
+                    });
+                    observation_continues = true;
+                } else {
+                    obs.ended = true;
+                    info.observe = Some(ObserveInfo::Ends { registration_frame: entry.frame });
+                }
+            }
+            _ => {
+                if let Some(first) = entry.answered
+                    && !entry.multicast
+                    && entry.observe.is_none()
+                {
+                    info.findings.push(
+                        finding(
+                            FindingKind::CoapDuplicate,
+                            Severity::Info,
+                            token_span(msg),
+                            format!("another response to the request in frame {} (first answered in frame {first})", entry.frame),
+                        )
+                        .related([first]),
+                    );
+                }
+            }
+        }
+        entry.answered.get_or_insert(meta.frame);
+
+        if let Some((value, span)) = block_option(msg, num::BLOCK2) {
+            let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: entry.cache_key.clone() };
+            info.block =
+                Some(self.add_block(tkey, self.block2_ctx(meta, msg, value, span), &mut info.findings));
+        } else if let Some((value, _)) = block_option(msg, num::BLOCK1) {
+            info.block = Some(BlockInfo {
+                kind: BlockKind::Block1,
+                num: value.num,
+                more: value.more,
+                size: value.size(),
+                transfer_first_frame: entry.block1_first.unwrap_or(entry.frame),
+                completed: None,
+            });
+        }
+
+        if observation_continues {
+            let max_age = msg.uint_option(num::MAX_AGE).unwrap_or(60).min(u64::from(u32::MAX));
+            entry.expires = entry.expires.max(now + self.lifetime() + i128::from(max_age) * 1_000_000_000);
+        }
+        let request_ts = entry.ts;
+        let expires = entry.expires;
+        self.requests.insert(key.clone(), entry, expires);
+        Some((key, request_ts))
+    }
+
+    fn block2_ctx<'a>(
+        &self,
+        meta: &MsgMeta,
+        msg: &'a Message,
+        value: BlockValue,
+        span: Range<usize>,
+    ) -> BlockCtx<'a> {
+        BlockCtx {
+            frame: meta.frame,
+            now: meta.ts.as_nanos(),
+            value,
+            payload: msg.payload(),
+            etag: msg.first_option(num::ETAG),
+            size_hint: msg.uint_option(num::SIZE2),
+            span,
+        }
+    }
+
+    /// A RST rejecting a request (it is answered) or a notification (the observation ends).
+    fn on_reset(&mut self, meta: &MsgMeta, key: &ReqKey, rejected: Role, info: &mut ExchangeInfo) {
+        let Some(mut entry) = self.requests.remove(key) else { return };
+        match rejected {
+            Role::Request => {
+                entry.answered.get_or_insert(meta.frame);
+            }
+            Role::Response => {
+                if let Some(obs) = entry.observe.as_mut()
+                    && !obs.ended
+                {
+                    obs.ended = true;
+                    info.observe = Some(ObserveInfo::Ends { registration_frame: entry.frame });
+                }
+            }
+            _ => {}
+        }
+        let expires = entry.expires;
+        self.requests.insert(key.clone(), entry, expires);
+    }
+
+    /// Adds one block to its transfer (RFC 7959 §2.2-§2.5).
+    fn add_block(&mut self, key: TransferKey, b: BlockCtx<'_>, findings: &mut Vec<Finding>) -> BlockInfo {
+        let kind = key.kind;
+        let v = b.value;
+        let (size, offset) = (v.size(), v.offset());
+        let name = match kind {
+            BlockKind::Block1 => "Block1",
+            BlockKind::Block2 => "Block2",
+        };
+        let mut t = match self.transfers.remove(&key) {
+            Some(t) if kind == BlockKind::Block2 && b.etag.is_some() && t.etag.as_deref() != b.etag => {
+                if offset != 0 {
+                    findings.push(
+                        finding(
+                            FindingKind::CoapBlockGap,
+                            Severity::Medium,
+                            b.span.clone(),
+                            format!(
+                                "ETag changed to {} in block {} of the transfer from frame {} (was {}): the representation changed mid-transfer",
+                                hex::encode(b.etag.unwrap_or_default()),
+                                v.num,
+                                t.first_frame,
+                                t.etag.as_deref().map(hex::encode).unwrap_or_else(|| "absent".to_string())
+                            ),
+                        )
+                        .related([t.first_frame]),
+                    );
+                }
+                self.close_transfer(t);
+                self.new_transfer(&b, findings, name)
+            }
+            Some(t) if offset == 0 && t.next_offset > 0 && t.frames.len() > 1 => {
+                // Block 0 again after further blocks: a new transfer of the same resource.
+                self.close_transfer(t);
+                self.new_transfer(&b, findings, name)
+            }
+            Some(t) => t,
+            None => self.new_transfer(&b, findings, name),
+        };
+
+        let first_frame = t.first_frame;
+        let mut done = false;
+        // A block before the current end was seen already (re-requested or resent with a
+        // new MID): nothing to add.
+        if offset >= t.next_offset {
+            if offset > t.next_offset {
+                findings.push(
+                    finding(
+                        FindingKind::CoapBlockGap,
+                        Severity::Medium,
+                        b.span.clone(),
+                        format!(
+                            "{name} block {} starts at offset {offset}, but the transfer from frame {} reached only offset {}: {} bytes missing",
+                            v.num,
+                            t.first_frame,
+                            t.next_offset,
+                            offset - t.next_offset
+                        ),
+                    )
+                    .related([t.first_frame]),
+                );
+                t.gaps += 1;
+                self.drop_body(&mut t);
+                t.next_offset = offset;
+            }
+            if v.szx != t.szx && !t.frames.is_empty() {
+                findings.push(finding(
+                    FindingKind::CoapBlockGap,
+                    Severity::Info,
+                    b.span.clone(),
+                    format!(
+                        "{name} block size changed from {} to {size} at block {} (RFC 7959 §2.5 allows smaller sizes later)",
+                        1u32 << (u32::from(t.szx.min(6)) + 4),
+                        v.num
+                    ),
+                ));
+            }
+            t.szx = v.szx;
+            let plen = b.payload.len() as u64;
+            if (v.more && plen != u64::from(size)) || (!v.more && plen > u64::from(size)) {
+                findings.push(finding(
+                    FindingKind::CoapBlockGap,
+                    Severity::Low,
+                    b.span.clone(),
+                    format!(
+                        "{name} block {} (M={}) carries {plen} bytes with block size {size} (RFC 7959 §2.2)",
+                        v.num,
+                        u8::from(v.more)
+                    ),
+                ));
+            }
+            if t.frames.len() < MAX_TRANSFER_FRAMES {
+                t.frames.push(b.frame);
+            }
+            t.next_offset += plen;
+            self.append_body(&mut t, b.payload);
+            if let Some(s) = b.size_hint {
+                t.size_hint = Some(s);
+            }
+            done = !v.more;
+        }
+        let completed = if done {
+            Some(self.complete_transfer(t, &b, findings, name))
+        } else {
+            let expires = b.now + self.lifetime();
+            self.transfers.insert(key, t, expires);
+            None
+        };
+        BlockInfo { kind, num: v.num, more: v.more, size, transfer_first_frame: first_frame, completed }
+    }
+
+    fn new_transfer(&mut self, b: &BlockCtx<'_>, findings: &mut Vec<Finding>, name: &str) -> Transfer {
+        let offset = b.value.offset();
+        if offset != 0 {
+            findings.push(finding(
+                FindingKind::CoapBlockGap,
+                Severity::Info,
+                b.span.clone(),
+                format!(
+                    "first {name} block seen is block {} (offset {offset}): the earlier blocks are not in the capture",
+                    b.value.num
+                ),
+            ));
+        }
+        Transfer {
+            first_frame: b.frame,
+            frames: Vec::new(),
+            next_offset: offset,
+            szx: b.value.szx,
+            etag: b.etag.map(<[u8]>::to_vec),
+            body: (offset == 0).then(Vec::new),
+            gaps: u32::from(offset != 0),
+            size_hint: None,
+        }
+    }
+
+    fn append_body(&mut self, t: &mut Transfer, payload: &[u8]) {
+        let Some(body) = t.body.as_mut() else { return };
+        if body.len() + payload.len() > self.config.max_body_len
+            || self.body_bytes + payload.len() > self.config.max_total_body_bytes
+        {
+            self.drop_body(t);
+            return;
+        }
+        body.extend_from_slice(payload);
+        self.body_bytes += payload.len();
+    }
+
+    fn drop_body(&mut self, t: &mut Transfer) {
+        if let Some(body) = t.body.take() {
+            self.body_bytes = self.body_bytes.saturating_sub(body.len());
+        }
+    }
+
+    /// A transfer that will not complete (restarted, expired, evicted, or open at the end).
+    fn close_transfer(&mut self, mut t: Transfer) {
+        self.drop_body(&mut t);
+        self.summary.block_transfers_incomplete += 1;
+    }
+
+    fn complete_transfer(
+        &mut self,
+        mut t: Transfer,
+        b: &BlockCtx<'_>,
+        findings: &mut Vec<Finding>,
+        name: &str,
+    ) -> CompletedTransfer {
+        let total = t.next_offset;
+        if let Some(hint) = t.size_hint
+            && hint != total
+        {
+            let which = if name == "Block1" { "Size1" } else { "Size2" };
+            findings.push(
+                finding(
+                    FindingKind::CoapBlockGap,
+                    Severity::Low,
+                    b.span.clone(),
+                    format!(
+                        "{which} announced {hint} bytes, the {name} transfer from frame {} carried {total}",
+                        t.first_frame
+                    ),
+                )
+                .related([t.first_frame]),
+            );
+        }
+        if t.gaps == 0 {
+            self.summary.block_transfers_completed += 1;
+        } else {
+            self.summary.block_transfers_incomplete += 1;
+            self.drop_body(&mut t);
+        }
+        let body = t.body.take();
+        if let Some(body) = &body {
+            self.body_bytes = self.body_bytes.saturating_sub(body.len());
+        }
+        CompletedTransfer { frames: t.frames, total_len: total, body, gaps: t.gaps }
+    }
+
+    /// A request leaves the table: count it as unanswered when a response was expected.
+    fn retire_request(&mut self, e: RequestEntry) {
+        if e.expects_response && e.answered.is_none() {
+            self.summary.unanswered_total += 1;
+            if self.summary.unanswered_requests.len() < self.config.max_live.max(1) {
+                self.summary.unanswered_requests.push(e.frame);
+            }
+        }
+    }
+
+    fn expire(&mut self, now: i128) {
+        while self.mids.pop_expired(now).is_some() {}
+        while self.multicast.pop_expired(now).is_some() {}
+        while let Some((_, e)) = self.requests.pop_expired(now) {
+            self.retire_request(e);
+        }
+        while let Some((_, t)) = self.transfers.pop_expired(now) {
+            self.close_transfer(t);
+        }
+    }
+
+    fn enforce_caps(&mut self) {
+        let cap = self.config.max_live.max(1);
+        while self.mids.len() > cap {
+            self.mids.pop_first();
+            self.summary.evicted += 1;
+        }
+        while self.multicast.len() > cap {
+            self.multicast.pop_first();
+            self.summary.evicted += 1;
+        }
+        while self.requests.len() > cap {
+            let Some((_, e)) = self.requests.pop_first() else { break };
+            self.summary.evicted += 1;
+            self.retire_request(e);
+        }
+        while self.transfers.len() > cap {
+            let Some((_, t)) = self.transfers.pop_first() else { break };
+            self.summary.evicted += 1;
+            self.close_transfer(t);
+        }
+    }
+
+    /// Summary at the end of the capture (unanswered requests, incomplete transfers). Clears
+    /// the tracker's state.
     pub fn finish(&mut self) -> ExchangeSummary {
-        ExchangeSummary::default()
+        self.mids.drain();
+        self.multicast.drain();
+        let mut requests = self.requests.drain();
+        requests.sort_by_key(|(_, e)| e.frame);
+        for (_, e) in requests {
+            self.retire_request(e);
+        }
+        for (_, t) in self.transfers.drain() {
+            self.close_transfer(t);
+        }
+        self.body_bytes = 0;
+        let mut s = std::mem::take(&mut self.summary);
+        s.unanswered_requests.sort_unstable();
+        s.unanswered_requests.dedup();
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coap::message::{Code, MessageRepr};
+    use crate::coap::options::BlockValue;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn ep(last: u8, port: u16) -> Endpoint {
+        Endpoint { addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)), port }
+    }
+    const C: u8 = 1;
+    const S: u8 = 2;
+
+    /// Scripted capture: frames numbered from 1, times in milliseconds.
+    struct Script {
+        t: ExchangeTracker,
+        frame: u64,
+    }
+
+    impl Script {
+        fn new() -> Self {
+            Script::with(ExchangeConfig::default())
+        }
+        fn with(config: ExchangeConfig) -> Self {
+            Script { t: ExchangeTracker::new(config), frame: 0 }
+        }
+        fn send(&mut self, ms: i64, src: Endpoint, dst: Endpoint, r: &MessageRepr) -> ExchangeInfo {
+            self.send_bytes(ms, src, dst, &r.emit())
+        }
+        fn send_bytes(&mut self, ms: i64, src: Endpoint, dst: Endpoint, b: &[u8]) -> ExchangeInfo {
+            self.frame += 1;
+            let meta = MsgMeta {
+                frame: self.frame,
+                ts: Timestamp::from_nanos(i128::from(ms) * 1_000_000),
+                src,
+                dst,
+            };
+            let m = Message::parse(b);
+            assert!(m.complete, "{:?}", m.findings);
+            self.t.observe(&meta, &m)
+        }
+    }
+
+    fn msg(t: MsgType, code: Code, mid: u16, token: &[u8]) -> MessageRepr {
+        MessageRepr { mtype: Some(t), code: code.0, mid, token: token.to_vec(), ..Default::default() }
+    }
+    fn get(mid: u16, token: &[u8], path: &str) -> MessageRepr {
+        let mut r = msg(MsgType::Con, Code::GET, mid, token);
+        r.options.push((num::URI_PATH, path.as_bytes().to_vec()));
+        r
+    }
+    fn with_opt(mut r: MessageRepr, n: u16, v: &[u8]) -> MessageRepr {
+        r.options.push((n, v.to_vec()));
+        r
+    }
+    fn with_payload(mut r: MessageRepr, p: &[u8]) -> MessageRepr {
+        r.payload = p.to_vec();
+        r
+    }
+    fn kinds(i: &ExchangeInfo) -> Vec<FindingKind> {
+        i.findings.iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn piggybacked() {
+        // RFC 7252 Appendix A Figure 17: CON GET MID 0x7d35 token 0x20, ACK 2.05.
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        let i = s.send(0, c, sv, &get(0x7d35, &[0x20], "temperature"));
+        assert_eq!(i.role, Role::Request);
+        assert!(i.findings.is_empty());
+        let i =
+            s.send(12, sv, c, &with_payload(msg(MsgType::Ack, Code::CONTENT, 0x7d35, &[0x20]), b"22.3 C"));
+        assert_eq!(i.role, Role::Response);
+        assert_eq!((i.acknowledges, i.request_frame), (Some(1), Some(1)));
+        assert_eq!(i.response_time, Some(Nanos(12_000_000)));
+        assert!(i.findings.is_empty(), "{:?}", i.findings);
+        let sum = s.t.finish();
+        assert_eq!((sum.exchanges, sum.unanswered_requests.len()), (1, 0));
+    }
+
+    #[test]
+    fn separate_response() {
+        // RFC 7252 Figure 20: CON GET 0x7d38 token 0x53; empty ACK; CON 2.05 0xad7b; empty ACK.
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        s.send(0, c, sv, &get(0x7d38, &[0x53], "temperature"));
+        let i = s.send(5, sv, c, &msg(MsgType::Ack, Code::EMPTY, 0x7d38, &[]));
+        assert_eq!((i.role, i.acknowledges, i.request_frame), (Role::EmptyAck, Some(1), None));
+        let i =
+            s.send(1000, sv, c, &with_payload(msg(MsgType::Con, Code::CONTENT, 0xad7b, &[0x53]), b"22.3 C"));
+        assert_eq!((i.role, i.acknowledges, i.request_frame), (Role::Response, None, Some(1)));
+        assert_eq!(i.response_time, Some(Nanos(1_000_000_000)));
+        let i = s.send(1001, c, sv, &msg(MsgType::Ack, Code::EMPTY, 0xad7b, &[]));
+        assert_eq!((i.role, i.acknowledges), (Role::EmptyAck, Some(3)));
+        assert!(i.findings.is_empty());
+        assert!(s.t.finish().unanswered_requests.is_empty());
+    }
+
+    #[test]
+    fn retransmitted_con() {
+        // RFC 7252 Figure 18: the first CON is lost, the retransmission is answered.
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        s.send(0, c, sv, &get(0x7d36, &[0x31], "temperature"));
+        let i = s.send(2000, c, sv, &get(0x7d36, &[0x31], "temperature"));
+        assert_eq!(i.retransmission_of, Some(1));
+        assert_eq!(i.role, Role::Request);
+        assert_eq!(kinds(&i), vec![FindingKind::CoapRetransmission]);
+        assert_eq!(i.findings[0].severity, Severity::Info);
+        assert_eq!(i.findings[0].span, Some(Span::frame(2..4)));
+        assert_eq!(i.findings[0].related_frames, vec![1]);
+        let i = s.send(2010, sv, c, &msg(MsgType::Ack, Code::CONTENT, 0x7d36, &[0x31]));
+        // request_frame is the first transmission; the time is measured from it.
+        assert_eq!((i.acknowledges, i.request_frame), (Some(1), Some(1)));
+        assert_eq!(i.response_time, Some(Nanos(2_010_000_000)));
+        let sum = s.t.finish();
+        assert_eq!((sum.exchanges, sum.retransmissions), (1, 1));
+    }
+
+    #[test]
+    fn lost_ack() {
+        // RFC 7252 Figure 19: the ACK is lost after the capture point; both are repeated.
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        s.send(0, c, sv, &get(0x7d37, &[0x42], "temperature"));
+        let ack = with_payload(msg(MsgType::Ack, Code::CONTENT, 0x7d37, &[0x42]), b"22.3 C");
+        let i = s.send(10, sv, c, &ack);
+        assert_eq!(i.request_frame, Some(1));
+        let i = s.send(2000, c, sv, &get(0x7d37, &[0x42], "temperature"));
+        assert_eq!(i.retransmission_of, Some(1));
+        let i = s.send(2010, sv, c, &ack);
+        assert_eq!(i.retransmission_of, Some(2));
+        assert_eq!((i.acknowledges, i.request_frame, i.role), (Some(1), Some(1), Role::Response));
+        assert_eq!(i.response_time, Some(Nanos(2_010_000_000)));
+        assert_eq!(kinds(&i), vec![FindingKind::CoapRetransmission]);
+        let sum = s.t.finish();
+        assert_eq!((sum.exchanges, sum.retransmissions, sum.unmatched_responses), (1, 2, 0));
+    }
+
+    #[test]
+    fn unexpected_separate_response_reset() {
+        // RFC 7252 Figure 21: the client rejects the separate response with a RST.
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        s.send(0, c, sv, &get(0x7d39, &[0x64], "temperature"));
+        s.send(5, sv, c, &msg(MsgType::Ack, Code::EMPTY, 0x7d39, &[]));
+        s.send(900, sv, c, &msg(MsgType::Con, Code::CONTENT, 0xad7c, &[0x64]));
+        let i = s.send(901, c, sv, &msg(MsgType::Rst, Code::EMPTY, 0xad7c, &[]));
+        assert_eq!((i.role, i.acknowledges), (Role::Reset, Some(3)));
+        assert!(i.findings.is_empty());
+    }
+
+    #[test]
+    fn empty_tokens_on_one_port() {
+        // libcoap-style: sequential requests with zero-length tokens from one port; each
+        // response belongs to the most recent request.
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 51672), ep(S, 5683));
+        s.send(0, c, sv, &get(100, &[], "a"));
+        let i = s.send(1, sv, c, &msg(MsgType::Ack, Code::CONTENT, 100, &[]));
+        assert_eq!(i.request_frame, Some(1));
+        let i = s.send(10, c, sv, &get(101, &[], "b"));
+        assert!(i.findings.is_empty(), "no token-reuse finding for empty tokens: {:?}", i.findings);
+        let i = s.send(11, sv, c, &msg(MsgType::Ack, Code::EMPTY, 101, &[]));
+        assert_eq!(i.acknowledges, Some(3));
+        let i = s.send(500, sv, c, &msg(MsgType::Con, Code::CONTENT, 7000, &[]));
+        assert_eq!(i.request_frame, Some(3));
+        assert!(i.findings.is_empty());
+        // Another port's empty-token request is a different exchange.
+        let c2 = ep(C, 51673);
+        s.send(600, c2, sv, &get(102, &[], "c"));
+        let i = s.send(601, sv, c2, &msg(MsgType::Con, Code::CONTENT, 7001, &[]));
+        assert_eq!(i.request_frame, Some(6));
+        let i = s.send(602, sv, c, &msg(MsgType::Non, Code::CONTENT, 7002, &[]));
+        assert_eq!(i.request_frame, Some(3));
+        assert_eq!(kinds(&i), vec![FindingKind::CoapDuplicate]); // already answered by frame 5
+        let sum = s.t.finish();
+        assert_eq!((sum.exchanges, sum.unanswered_requests.len()), (3, 0));
+    }
+
+    #[test]
+    fn observe_registration_notifications_and_end() {
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 41602), ep(S, 5683));
+        let reg = with_opt(get(1, &[0xaa], "door"), num::OBSERVE, &[]);
+        let i = s.send(0, c, sv, &reg);
+        assert_eq!(i.observe, Some(ObserveInfo::Register));
+        let i = s.send(2, sv, c, &with_opt(msg(MsgType::Ack, Code::CONTENT, 1, &[0xaa]), num::OBSERVE, &[5]));
+        assert_eq!(
+            i.observe,
+            Some(ObserveInfo::Notification { registration_frame: 1, sequence: 5, index: 1 })
+        );
+        // Notifications every 200 s: beyond EXCHANGE_LIFETIME from the registration, still linked.
+        for (k, seq) in [(1u16, 6u8), (2, 7), (3, 8)] {
+            let ms = 200_000 * i64::from(k);
+            let n = with_opt(msg(MsgType::Non, Code::CONTENT, 500 + k, &[0xaa]), num::OBSERVE, &[seq]);
+            let i = s.send(ms, sv, c, &n);
+            assert_eq!(
+                i.observe,
+                Some(ObserveInfo::Notification {
+                    registration_frame: 1,
+                    sequence: u32::from(seq),
+                    index: u32::from(k) + 1
+                })
+            );
+            assert_eq!(i.request_frame, Some(1));
+            assert!(i.findings.is_empty(), "{:?}", i.findings);
+        }
+        let i = s.send(700_000, sv, c, &msg(MsgType::Non, Code(0x84), 600, &[0xaa]));
+        assert_eq!(i.observe, Some(ObserveInfo::Ends { registration_frame: 1 }));
+        let sum = s.t.finish();
+        assert_eq!((sum.observations, sum.notifications), (1, 4));
+        assert!(sum.unanswered_requests.is_empty());
+    }
+
+    #[test]
+    fn observe_reset_and_deregister() {
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 41602), ep(S, 5683));
+        s.send(0, c, sv, &with_opt(get(1, &[0xbb], "x"), num::OBSERVE, &[]));
+        s.send(1, sv, c, &with_opt(msg(MsgType::Ack, Code::CONTENT, 1, &[0xbb]), num::OBSERVE, &[1]));
+        s.send(100, sv, c, &with_opt(msg(MsgType::Con, Code::CONTENT, 9, &[0xbb]), num::OBSERVE, &[2]));
+        let i = s.send(101, c, sv, &msg(MsgType::Rst, Code::EMPTY, 9, &[]));
+        assert_eq!(
+            (i.acknowledges, i.observe.clone()),
+            (Some(3), Some(ObserveInfo::Ends { registration_frame: 1 }))
+        );
+        // A second observation on another token, ended by a deregistration (Observe=1).
+        s.send(200, c, sv, &with_opt(get(2, &[0xcc], "x"), num::OBSERVE, &[]));
+        s.send(201, sv, c, &with_opt(msg(MsgType::Ack, Code::CONTENT, 2, &[0xcc]), num::OBSERVE, &[3]));
+        let i = s.send(300, c, sv, &with_opt(get(3, &[0xcc], "x"), num::OBSERVE, &[1]));
+        assert_eq!(i.observe, Some(ObserveInfo::Deregister));
+        assert!(i.findings.is_empty(), "{:?}", i.findings);
+        let i = s.send(301, sv, c, &msg(MsgType::Ack, Code::CONTENT, 3, &[0xcc]));
+        assert_eq!((i.request_frame, i.observe.clone()), (Some(7), None));
+    }
+
+    fn block_resp(mid: u16, token: &[u8], b: BlockValue, payload: &[u8]) -> MessageRepr {
+        let r = with_opt(msg(MsgType::Ack, Code::CONTENT, mid, token), num::ETAG, &[0x01]);
+        let r = with_opt(r, num::BLOCK2, &b.encode());
+        let r = with_opt(r, num::SIZE2, &[40]);
+        with_payload(r, payload)
+    }
+
+    #[test]
+    fn block2_three_blocks() {
+        // RFC 7959 §3.1 style: 16-byte blocks (SZX 0), 40-byte body: 16 + 16 + 8.
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        let body: Vec<u8> = (0..40).collect();
+        s.send(0, c, sv, &get(1, &[1], "big"));
+        let i =
+            s.send(1, sv, c, &block_resp(1, &[1], BlockValue { num: 0, more: true, szx: 0 }, &body[..16]));
+        let b = i.block.unwrap();
+        assert_eq!(
+            (b.kind, b.num, b.more, b.size, b.transfer_first_frame),
+            (BlockKind::Block2, 0, true, 16, 2)
+        );
+        let req1 =
+            with_opt(get(2, &[2], "big"), num::BLOCK2, &BlockValue { num: 1, more: false, szx: 0 }.encode());
+        let i = s.send(2, c, sv, &req1);
+        assert_eq!(i.block.map(|b| (b.num, b.transfer_first_frame)), Some((1, 2)));
+        let i =
+            s.send(3, sv, c, &block_resp(2, &[2], BlockValue { num: 1, more: true, szx: 0 }, &body[16..32]));
+        assert!(i.block.as_ref().unwrap().completed.is_none());
+        let req2 =
+            with_opt(get(3, &[3], "big"), num::BLOCK2, &BlockValue { num: 2, more: false, szx: 0 }.encode());
+        s.send(4, c, sv, &req2);
+        let i =
+            s.send(5, sv, c, &block_resp(3, &[3], BlockValue { num: 2, more: false, szx: 0 }, &body[32..]));
+        assert!(i.findings.is_empty(), "{:?}", i.findings);
+        let done = i.block.unwrap().completed.unwrap();
+        assert_eq!(
+            done,
+            CompletedTransfer { frames: vec![2, 4, 6], total_len: 40, body: Some(body), gaps: 0 }
+        );
+        let sum = s.t.finish();
+        assert_eq!((sum.block_transfers_completed, sum.block_transfers_incomplete), (1, 0));
+    }
+
+    #[test]
+    fn block2_gap_and_size_mismatch() {
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        s.send(0, c, sv, &get(1, &[1], "big"));
+        s.send(1, sv, c, &block_resp(1, &[1], BlockValue { num: 0, more: true, szx: 0 }, &[0; 16]));
+        s.send(2, c, sv, &get(3, &[3], "big"));
+        // Block 1 never seen; block 2 (last) carries 4 bytes: 36 bytes total vs Size2 40.
+        let i = s.send(3, sv, c, &block_resp(3, &[3], BlockValue { num: 2, more: false, szx: 0 }, &[0; 4]));
+        assert_eq!(kinds(&i), vec![FindingKind::CoapBlockGap, FindingKind::CoapBlockGap]);
+        assert_eq!(i.findings[0].severity, Severity::Medium);
+        let done = i.block.unwrap().completed.unwrap();
+        assert_eq!((done.total_len, done.gaps, done.body), (36, 1, None));
+        let sum = s.t.finish();
+        assert_eq!((sum.block_transfers_completed, sum.block_transfers_incomplete), (0, 1));
+    }
+
+    #[test]
+    fn block1_upload_with_continue() {
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        let body: Vec<u8> = (100..137).collect(); // 37 bytes: 16 + 16 + 5
+        let put = |mid: u16, b: BlockValue, p: &[u8]| MessageRepr {
+            mtype: Some(MsgType::Con),
+            code: Code::PUT.0,
+            mid,
+            token: vec![mid as u8],
+            options: vec![
+                (num::URI_PATH, b"fw".to_vec()),
+                (num::BLOCK1, b.encode()),
+                (num::SIZE1, vec![37]),
+                (num::REQUEST_TAG, vec![0x77]),
+            ],
+            payload: p.to_vec(),
+        };
+        let cont = |mid: u16, b: BlockValue, code: Code| {
+            with_opt(msg(MsgType::Ack, code, mid, &[mid as u8]), num::BLOCK1, &b.encode())
+        };
+        let b0 = BlockValue { num: 0, more: true, szx: 0 };
+        let b1 = BlockValue { num: 1, more: true, szx: 0 };
+        let b2 = BlockValue { num: 2, more: false, szx: 0 };
+        let i = s.send(0, c, sv, &put(10, b0, &body[..16]));
+        assert_eq!(i.block.as_ref().map(|b| (b.kind, b.transfer_first_frame)), Some((BlockKind::Block1, 1)));
+        let i = s.send(1, sv, c, &cont(10, b0, Code::CONTINUE));
+        assert_eq!(i.request_frame, Some(1));
+        assert_eq!(i.block.map(|b| (b.kind, b.num, b.transfer_first_frame)), Some((BlockKind::Block1, 0, 1)));
+        s.send(2, c, sv, &put(11, b1, &body[16..32]));
+        s.send(3, sv, c, &cont(11, b1, Code::CONTINUE));
+        let i = s.send(4, c, sv, &put(12, b2, &body[32..]));
+        assert!(i.findings.is_empty(), "{:?}", i.findings);
+        let done = i.block.unwrap().completed.unwrap();
+        assert_eq!(
+            done,
+            CompletedTransfer { frames: vec![1, 3, 5], total_len: 37, body: Some(body), gaps: 0 }
+        );
+        let i = s.send(5, sv, c, &cont(12, b2, Code::CHANGED));
+        assert_eq!(
+            (i.request_frame, i.block.map(|b| (b.num, b.transfer_first_frame))),
+            (Some(5), Some((2, 1)))
+        );
+        // Two concurrent uploads to the same resource, told apart by Request-Tag (RFC 9175 §3).
+        let untagged = |mid: u16, b: BlockValue| {
+            let mut r = put(mid, b, &[0; 16]);
+            r.options.retain(|(n, _)| *n != num::REQUEST_TAG);
+            r
+        };
+        let i = s.send(6, c, sv, &put(20, b0, &[0; 16]));
+        assert_eq!(i.block.map(|b| b.transfer_first_frame), Some(7));
+        let i = s.send(7, c, sv, &untagged(21, b0));
+        assert_eq!(i.block.map(|b| b.transfer_first_frame), Some(8));
+        let i = s.send(8, c, sv, &put(22, b1, &[0; 16]));
+        assert_eq!(i.block.map(|b| b.transfer_first_frame), Some(7));
+        assert!(i.findings.is_empty());
+        let i = s.send(9, c, sv, &untagged(23, b1));
+        assert_eq!(i.block.map(|b| b.transfer_first_frame), Some(8));
+        assert!(i.findings.is_empty());
+        // A block 2 with nothing before it starts a transfer with a gap (Info).
+        let mut late = put(24, BlockValue { num: 2, more: true, szx: 0 }, &[0; 16]);
+        late.options.retain(|(n, _)| *n != num::REQUEST_TAG);
+        late.options.push((num::REQUEST_TAG, vec![0x99]));
+        let i = s.send(10, c, sv, &late);
+        assert_eq!(kinds(&i), vec![FindingKind::CoapBlockGap]);
+        assert_eq!(i.findings[0].severity, Severity::Info);
+    }
+
+    #[test]
+    fn unmatched_and_reuse_findings() {
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        let i = s.send(0, sv, c, &msg(MsgType::Ack, Code::EMPTY, 77, &[]));
+        assert_eq!(kinds(&i), vec![FindingKind::CoapUnmatchedAck]);
+        assert_eq!(i.findings[0].severity, Severity::Low);
+        let i = s.send(1, sv, c, &msg(MsgType::Non, Code::CONTENT, 78, &[9]));
+        assert_eq!(kinds(&i), vec![FindingKind::CoapUnmatchedResponse]);
+        assert_eq!(
+            (i.findings[0].severity, i.findings[0].span.clone()),
+            (Severity::Info, Some(Span::frame(4..5)))
+        );
+        // Same MID, different bytes.
+        s.send(2, c, sv, &get(5, &[1], "a"));
+        let i = s.send(3, c, sv, &get(5, &[2], "b"));
+        assert_eq!(i.mid_reused_from, Some(3));
+        assert_eq!(kinds(&i), vec![FindingKind::CoapDuplicate]);
+        // Token reused while the request is unanswered.
+        let i = s.send(4, c, sv, &get(6, &[2], "c"));
+        assert_eq!(kinds(&i), vec![FindingKind::CoapTokenReuse]);
+        assert_eq!(i.findings[0].related_frames, vec![4]);
+        let sum = s.t.finish();
+        // Frame 4 was replaced by frame 5 (same token) unanswered; 3 and 5 were never answered.
+        assert_eq!(sum.unanswered_requests, vec![3, 4, 5]);
+        assert_eq!(sum.unmatched_responses, 1);
+    }
+
+    #[test]
+    fn ping_and_multicast() {
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        let i = s.send(0, c, sv, &msg(MsgType::Con, Code::EMPTY, 1, &[]));
+        assert_eq!(i.role, Role::Ping);
+        let i = s.send(1, sv, c, &msg(MsgType::Rst, Code::EMPTY, 1, &[]));
+        assert_eq!((i.role, i.acknowledges), (Role::Reset, Some(1)));
+        // RFC 7252 Figure 23: NON GET to ff02::1 token 0x86; unicast answers from A and C.
+        let group = Endpoint { addr: "ff02::1".parse().unwrap(), port: 5683 };
+        let c6 = Endpoint { addr: "2001:db8::1".parse().unwrap(), port: 40000 };
+        let a = Endpoint { addr: "2001:db8::a".parse().unwrap(), port: 5683 };
+        let cc = Endpoint { addr: "2001:db8::c".parse().unwrap(), port: 5683 };
+        let mut req = get(0x7d41, &[0x86], "temperature");
+        req.mtype = Some(MsgType::Non);
+        s.send(10, c6, group, &req);
+        let i = s.send(11, a, c6, &msg(MsgType::Non, Code::CONTENT, 0x60b1, &[0x86]));
+        assert_eq!((i.request_frame, i.findings.len()), (Some(3), 0));
+        let i = s.send(12, cc, c6, &msg(MsgType::Non, Code::NOT_FOUND, 0x952a, &[0x86]));
+        assert_eq!((i.request_frame, i.findings.len()), (Some(3), 0));
+        assert!(s.t.finish().unanswered_requests.is_empty());
+    }
+
+    #[test]
+    fn expiry_and_eviction_bound_state() {
+        // Expiry: an unanswered request leaves after EXCHANGE_LIFETIME; its late response is
+        // unmatched.
+        let mut s = Script::new();
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        s.send(0, c, sv, &get(1, &[1], "a"));
+        let i = s.send(248_000, sv, c, &msg(MsgType::Non, Code::CONTENT, 9, &[1]));
+        assert_eq!(kinds(&i), vec![FindingKind::CoapUnmatchedResponse]);
+        // The MID entry expired too: the same bytes again are not a retransmission.
+        let i = s.send(248_001, c, sv, &get(1, &[1], "a"));
+        assert_eq!(i.retransmission_of, None);
+        let sum = s.t.finish();
+        assert_eq!(sum.unanswered_requests, vec![1, 3]);
+
+        // Eviction: at most max_live entries per table, whatever the number of messages.
+        let mut s = Script::with(ExchangeConfig { max_live: 8, ..Default::default() });
+        for k in 0..1000u16 {
+            s.send(i64::from(k), c, sv, &get(k, &k.to_be_bytes(), "a"));
+            let (m, r, t) = s.t.live();
+            assert!(m <= 8 && r <= 8 && t <= 8);
+        }
+        let sum = s.t.finish();
+        assert_eq!(sum.unanswered_total, 1000);
+        assert_eq!(sum.unanswered_requests.len(), 8);
+        assert!(sum.evicted >= 992 * 2);
+        assert_eq!(s.t.live(), (0, 0, 0));
+
+        // Bodies: a transfer over max_body_len is counted but not kept.
+        let mut s = Script::with(ExchangeConfig { max_body_len: 20, ..Default::default() });
+        s.send(0, c, sv, &get(1, &[1], "big"));
+        s.send(1, sv, c, &block_resp(1, &[1], BlockValue { num: 0, more: true, szx: 0 }, &[0; 16]));
+        s.send(2, c, sv, &get(2, &[2], "big"));
+        let i = s.send(3, sv, c, &block_resp(2, &[2], BlockValue { num: 1, more: false, szx: 0 }, &[0; 16]));
+        let done = i.block.unwrap().completed.unwrap();
+        assert_eq!((done.total_len, done.body, done.gaps), (32, None, 0));
+    }
+
+    #[test]
+    fn plaintext_gets_role_only() {
+        let mut t = ExchangeTracker::default();
+        let m = Message::parse_plaintext(&[0x01, 0xb3, b't', b'v', b'1']);
+        let meta = MsgMeta { frame: 1, ts: Timestamp::ZERO, src: ep(C, 1), dst: ep(S, 2) };
+        let i = t.observe(&meta, &m);
+        assert_eq!(i, ExchangeInfo { role: Role::Request, ..Default::default() });
+        assert_eq!(t.live(), (0, 0, 0));
     }
 }
