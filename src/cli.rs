@@ -15,6 +15,8 @@ Without a subcommand it prints one line per frame, like tshark:
   kudoscope samples/coap-basic.pcapng
   kudoscope -V samples/coap-basic.pcapng          full dissection tree
   kudoscope --format json samples/coap-basic.pcapng   one JSON object per frame (docs/json-output.md)
+  kudoscope --keys keys.toml capture.pcapng       decrypt OSCORE (keys: docs/keys-format.md)
+  kudoscope keys list capture.pcapng              contexts, what they opened, key usage
 
 Exit status: 0 on success; 2 when the capture cannot be read or is damaged part-way (the frames
 read before the damage are printed first) or the arguments are wrong.";
@@ -42,8 +44,57 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Count frames, CoAP messages by type and code, exchanges, unanswered requests,
-    /// retransmissions and findings.
+    /// retransmissions, OSCORE outcomes and findings.
     Stats(StatsArgs),
+    /// OSCORE keys: list the contexts and what they opened in a capture, or export them.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Analyse CAPTURE and show every context (loaded and derived): algorithms, IDs, lineage,
+    /// messages opened, key usage against the limits. Secrets appear only with --show-secrets.
+    List(KeysListArgs),
+    /// Write the loaded contexts in another format (this prints master secrets: it is the point).
+    Export(KeysExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// Capture file (pcap or pcapng).
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
+    /// Show master secrets instead of their fingerprints.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Output format.
+    #[arg(short = 'T', long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// Keys export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Wireshark's `oscore_contexts` UAT file (AES-CCM-16-64-128 + HKDF-SHA-256 only).
+    WiresharkUat,
+    /// kudoscope's TOML keys format (docs/keys-format.md).
+    Toml,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysExportArgs {
+    /// Output format.
+    #[arg(short = 'T', long, value_enum)]
+    pub format: ExportFormat,
+    /// Keys to export (any format --keys reads; repeatable).
+    #[arg(short = 'k', long = "keys", value_name = "PATH")]
+    pub keys: Vec<PathBuf>,
+    /// Export the default keys file of this capture (CAPTURE.keys.toml) when no --keys is given.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: Option<PathBuf>,
 }
 
 /// Output format.
@@ -67,6 +118,15 @@ pub struct AnalysisArgs {
     /// Verify IPv4 and UDP checksums (off by default, like Wireshark).
     #[arg(long)]
     pub check_checksums: bool,
+    /// OSCORE keys (repeatable): a kudoscope TOML file, a Wireshark `oscore_contexts` file or
+    /// profile directory, an aiocoap security-context directory, or a libcoap oscore_conf file
+    /// (detected automatically). Without it, CAPTURE.keys.toml (or CAPTURE-STEM.keys.toml)
+    /// next to the capture is used when present.
+    #[arg(short = 'k', long = "keys", value_name = "PATH")]
+    pub keys: Vec<std::path::PathBuf>,
+    /// Do not look for a default keys file next to the capture.
+    #[arg(long)]
+    pub no_default_keys: bool,
 }
 
 impl AnalysisArgs {

@@ -5,13 +5,14 @@
 
 mod cli;
 mod json;
+mod keys;
 mod text;
 
 use analyzer_core::analysis::{Analyzer, FrameRecord, Stats};
 use analyzer_core::capture::{CaptureFormat, CaptureReader};
 use analyzer_core::finding::Finding;
 use clap::Parser;
-use cli::{Cli, Command, Format, ShowArgs, StatsArgs};
+use cli::{Cli, Command, Format, KeysCommand, ShowArgs, StatsArgs};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Stats(args)) => run_stats(&args),
+        Some(Command::Keys(KeysCommand::List(args))) => keys::run_list(&args),
+        Some(Command::Keys(KeysCommand::Export(args))) => keys::run_export(&args),
         None => run_show(&cli.show),
     };
     match result {
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
 
 /// Why a command stopped early.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// The reader of our stdout went away (`| head`): not an error.
     BrokenPipe,
     /// The capture could not be read, or was damaged part-way (frames before were printed).
@@ -55,25 +58,28 @@ impl From<io::Error> for Failure {
 }
 
 /// What an analysis pass leaves at the end.
-struct Outcome {
+pub(crate) struct Outcome {
     format: CaptureFormat,
     /// Findings known only at the end (attached to earlier frames).
     late: Vec<(u64, Finding)>,
     stats: Stats,
+    /// The analyzer after the last frame (contexts, their usage and lineage).
+    analyzer: Analyzer,
 }
 
 /// Reads every frame of `path` through a fresh analyzer, calling `each` per frame record, then
 /// returns the late findings and the statistics.
-fn analyse(
+pub(crate) fn analyse(
     path: &Path,
     args: &cli::AnalysisArgs,
     limit: Option<u64>,
     mut each: impl FnMut(&FrameRecord) -> Result<(), Failure>,
 ) -> Result<Outcome, Failure> {
+    let store = keys::context_store(path, args)?;
     let mut reader =
         CaptureReader::open(path).map_err(|e| Failure::Capture(format!("{}: {e}", path.display())))?;
     let format = reader.format();
-    let mut analyzer = Analyzer::new(args.config());
+    let mut analyzer = Analyzer::with_contexts(args.config(), store);
     let mut damaged = None;
     while let Some(next) = reader.next_frame() {
         match next {
@@ -95,7 +101,7 @@ fn analyse(
         report_late(&late);
         return Err(Failure::Capture(format!("{}: {e}", path.display())));
     }
-    Ok(Outcome { format, late, stats })
+    Ok(Outcome { format, late, stats, analyzer })
 }
 
 /// Findings known only at the end of the capture (e.g. reassemblies never completed) concern
@@ -130,7 +136,7 @@ fn run_show(args: &ShowArgs) -> Result<(), Failure> {
 }
 
 fn run_stats(args: &StatsArgs) -> Result<(), Failure> {
-    let Outcome { format, late, stats } = analyse(&args.capture, &args.analysis, None, |_| Ok(()))?;
+    let Outcome { format, late, stats, .. } = analyse(&args.capture, &args.analysis, None, |_| Ok(()))?;
     report_late(&late);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());

@@ -10,7 +10,9 @@ use crate::coap::exchange::{ExchangeConfig, ExchangeInfo, ExchangeSummary, Excha
 use crate::coap::message::{Message, looks_like_coap};
 use crate::coap::options::BlockValue;
 use crate::finding::{Finding, Severity, SpanSource};
-use crate::net::{Decoded, Endpoint, Layer, NetConfig, NetDecoder};
+use crate::net::{Decoded, Endpoint, Layer, LayerInfo, NetConfig, NetDecoder};
+use crate::oscore::engine::{Engine, EngineConfig, EngineStats, MessageInput, OscoreRecord};
+use crate::oscore::store::ContextStore;
 use crate::time::{Nanos, Timestamp};
 use std::collections::BTreeMap;
 
@@ -23,6 +25,7 @@ pub struct AnalyzerConfig {
     pub heuristics: bool,
     pub net: NetConfig,
     pub exchange: ExchangeConfig,
+    pub oscore: EngineConfig,
 }
 
 impl Default for AnalyzerConfig {
@@ -32,6 +35,7 @@ impl Default for AnalyzerConfig {
             heuristics: true,
             net: NetConfig::default(),
             exchange: ExchangeConfig::default(),
+            oscore: EngineConfig::default(),
         }
     }
 }
@@ -55,6 +59,8 @@ pub struct CoapRecord {
     pub offset: usize,
     pub detection: CoapDetection,
     pub exchange: ExchangeInfo,
+    /// The OSCORE part: present for protected messages (and unprotected OSCORE errors).
+    pub oscore: Option<OscoreRecord>,
 }
 
 /// Everything the analysis knows about one frame.
@@ -132,6 +138,8 @@ pub struct Stats {
     pub exchanges: ExchangeSummary,
     /// Findings by (severity, kind).
     pub findings: BTreeMap<(Severity, &'static str), u64>,
+    /// OSCORE outcomes (empty without keys and without protected messages).
+    pub oscore: EngineStats,
 }
 
 /// One pass over a capture.
@@ -140,14 +148,27 @@ pub struct Analyzer {
     config: AnalyzerConfig,
     net: NetDecoder,
     exchanges: ExchangeTracker,
+    engine: Engine,
     stats: Stats,
 }
 
 impl Analyzer {
+    /// An analyzer without OSCORE keys (protected messages are parsed, not opened).
     pub fn new(config: AnalyzerConfig) -> Self {
+        Analyzer::with_contexts(config, ContextStore::new())
+    }
+
+    /// An analyzer that opens OSCORE messages with the contexts in `store`.
+    pub fn with_contexts(config: AnalyzerConfig, store: ContextStore) -> Self {
         let net = NetDecoder::new(config.net.clone());
         let exchanges = ExchangeTracker::new(config.exchange.clone());
-        Analyzer { config, net, exchanges, stats: Stats::default() }
+        let engine = Engine::new(config.oscore.clone(), store);
+        Analyzer { config, net, exchanges, engine, stats: Stats::default() }
+    }
+
+    /// The OSCORE engine (contexts, their usage and lineage).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     pub fn config(&self) -> &AnalyzerConfig {
@@ -205,13 +226,24 @@ impl Analyzer {
                 None
             };
             if let Some(detection) = detection {
+                let missing_bytes =
+                    if frame.is_truncated() { missing_udp_bytes(&record, dg.payload.len()) } else { 0 };
                 let message = Message::parse(&dg.payload);
                 let meta = MsgMeta { frame: frame.number, ts: frame.ts, src: dg.src, dst: dg.dst };
                 let exchange = self.exchanges.observe(&meta, &message);
                 relocate_into(&mut findings, &message.findings, offset, source);
                 relocate_into(&mut findings, &exchange.findings, offset, source);
+                let oscore = self.engine.process(MessageInput {
+                    meta: &meta,
+                    message: &message,
+                    exchange: &exchange,
+                    missing_bytes,
+                });
+                if let Some(o) = &oscore {
+                    relocate_into(&mut findings, &o.findings, offset, source);
+                }
                 self.count_coap(&message, &exchange, detection);
-                record.coap = Some(CoapRecord { message, source, offset, detection, exchange });
+                record.coap = Some(CoapRecord { message, source, offset, detection, exchange, oscore });
             }
         }
 
@@ -224,13 +256,15 @@ impl Analyzer {
 
     /// Ends the capture: findings about state still open (incomplete reassemblies, ...),
     /// attached to the frames they concern, and the final statistics.
-    pub fn finish(mut self) -> (Vec<(u64, Finding)>, Stats) {
+    /// The analyzer stays usable for inspection (e.g. [`Analyzer::engine`]) afterwards.
+    pub fn finish(&mut self) -> (Vec<(u64, Finding)>, Stats) {
         let late = self.net.finish();
         for (_, f) in &late {
             *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
         }
         self.stats.exchanges = self.exchanges.finish();
-        (late, self.stats)
+        self.stats.oscore = self.engine.stats().clone();
+        (late, self.stats.clone())
     }
 
     fn is_coap_port(&self, port: u16) -> bool {
@@ -256,12 +290,24 @@ impl Analyzer {
     }
 }
 
+/// Copies findings whose spans are relative to a message into the frame's list, moving
+/// message-relative spans to where the message lies (spans into decrypted plaintext stay).
 fn relocate_into(out: &mut Vec<Finding>, found: &[Finding], offset: usize, source: SpanSource) {
     out.extend(found.iter().map(|f| {
         let mut f = f.clone();
-        f.span = f.span.map(|s| s.relocate(offset, source));
+        f.span =
+            f.span.map(|s| if s.source() == SpanSource::Decrypted { s } else { s.relocate(offset, source) });
         f
     }));
+}
+
+/// Bytes of the UDP payload the capture did not keep (UDP length says more than was captured).
+fn missing_udp_bytes(record: &FrameRecord, captured: usize) -> usize {
+    let udp = record.reassembled_layers.iter().chain(record.layers.iter()).rev().find_map(|l| match l.info {
+        LayerInfo::Udp { length, .. } => Some(usize::from(length)),
+        _ => None,
+    });
+    udp.map_or(0, |len| len.saturating_sub(8).saturating_sub(captured))
 }
 
 /// A code as the summary shows it: methods by name, "2.05 Content", "0.00 Empty".
@@ -321,6 +367,7 @@ pub fn coap_summary(c: &CoapRecord) -> String {
         let v = m.option_value(o);
         let text = match o.number {
             6 => Some(format!("Observe={}", crate::coap::options::OptionValue::decode(6, v))),
+            9 if c.oscore.is_some() => None,
             9 => Some(format!("OSCORE={}", crate::hex::encode(v))),
             23 | 27 => BlockValue::decode(v)
                 .map(|b| format!("{}={b}", if o.number == 23 { "Block2" } else { "Block1" })),
@@ -336,6 +383,65 @@ pub fn coap_summary(c: &CoapRecord) -> String {
     }
     if !m.complete {
         s.push_str(" [malformed]");
+    }
+    if let Some(o) = &c.oscore {
+        s.push(' ');
+        s.push_str(&oscore_summary(o));
+    }
+    s
+}
+
+/// `OSCORE[kid=6e piv=00] => GET /a?b len=3 {ctx g0}` for a decrypted message, the status
+/// otherwise.
+pub fn oscore_summary(o: &OscoreRecord) -> String {
+    use crate::oscore::engine::{EchoRecovery, Status};
+    use std::fmt::Write;
+    let mut s = String::from("OSCORE[");
+    let mut fields = Vec::new();
+    if let Some(opt) = o.opt() {
+        if let Some(k) = opt.kid_value() {
+            fields.push(format!("kid={}", crate::hex::encode(k)));
+        }
+        if let Some(kc) = opt.kid_context_value() {
+            fields.push(format!("kidctx={}", crate::hex::encode(kc)));
+        }
+        if let Some(p) = opt.piv_value() {
+            fields.push(format!("piv={}", crate::hex::encode(p)));
+        }
+        if let Some(k) = opt.kudos() {
+            fields.push(format!("x={:02x} nonce={}", k.x, crate::hex::encode(&k.nonce.value)));
+        }
+    }
+    s.push_str(&fields.join(" "));
+    s.push(']');
+    match (o.status, &o.inner) {
+        (Status::Decrypted | Status::TagTruncated, Some(inner)) => {
+            let _ = write!(s, " => {}", code_label(inner.code));
+            let uri = uri_of(inner);
+            if !uri.is_empty() {
+                let _ = write!(s, " {uri}");
+            }
+            for o in &inner.options {
+                if let (23 | 27, Some(b)) = (o.number, BlockValue::decode(inner.option_value(o))) {
+                    let _ = write!(s, " {}={b}", if o.number == 23 { "Block2" } else { "Block1" });
+                }
+            }
+            let _ = write!(s, " len={}", inner.payload.len());
+            if o.status == Status::TagTruncated {
+                s.push_str(" (tag not verified)");
+            }
+        }
+        (status, _) => {
+            let _ = write!(s, " !{}", status.as_str());
+        }
+    }
+    if let Some(c) = &o.context {
+        let _ = write!(s, " {{{} {}}}", c.name, c.label);
+    }
+    match o.echo_recovery {
+        Some(EchoRecovery::Challenge) => s.push_str(" [B.1.2 Echo challenge]"),
+        Some(EchoRecovery::Response) => s.push_str(" [B.1.2 Echo response]"),
+        None => {}
     }
     s
 }

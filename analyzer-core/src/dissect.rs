@@ -12,6 +12,7 @@ use crate::coap::options::{self, OptionValue};
 use crate::finding::{Span, SpanSource};
 use crate::hex;
 use crate::net::{Layer, LayerInfo, SixlowpanHeader};
+use crate::oscore::engine::{EchoRecovery, NonceSource, OscoreRecord, Status};
 use std::borrow::Cow;
 use std::fmt::Write;
 
@@ -157,6 +158,21 @@ pub fn dissect(record: &FrameRecord) -> Tree {
     }
     if let Some(c) = &record.coap {
         roots.push(coap_node(c));
+        if let Some(o) = &c.oscore {
+            roots.push(oscore_node(c, o));
+            if let Some(inner) = &o.inner {
+                let mut n = Node::text(format!(
+                    "Decrypted OSCORE ({} bytes of plaintext{})",
+                    inner.bytes.len(),
+                    if o.status == Status::TagTruncated { ", tag NOT verified" } else { "" }
+                ))
+                .at(Some(Span::Decrypted { start: 0, end: inner.bytes.len() }));
+                let span_of =
+                    |r: std::ops::Range<usize>| Some(Span::Decrypted { start: r.start, end: r.end });
+                message_fields(&mut n, inner, "oscore.inner", &span_of);
+                roots.push(n);
+            }
+        }
     }
     if !record.findings.is_empty() {
         let mut n = Node::text(format!("Findings ({})", record.findings.len()));
@@ -698,4 +714,198 @@ pub fn sixlowpan_summary(h: &SixlowpanHeader) -> String {
         SixlowpanHeader::Iphc { src, dst, .. } => format!("6LoWPAN IPHC {src} -> {dst}"),
         SixlowpanHeader::Ipv6Uncompressed => "6LoWPAN IPv6".to_string(),
     }
+}
+
+/// The OSCORE layer: option fields (with KUDOS extension bytes), outcome, context, nonce.
+fn oscore_node(c: &CoapRecord, o: &OscoreRecord) -> Node {
+    let base = o.option_range.as_ref().map_or(0, |r| r.start) + c.offset;
+    let span_of = |r: std::ops::Range<usize>| Some(Span::new(c.source, r.start + base..r.end + base));
+    let f = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v);
+    let mut n =
+        Node::text(format!("Object Security for Constrained RESTful Environments: {}", o.status.as_str()))
+            .at(o.option_range.as_ref().and_then(|r| span_of(0..r.len())));
+    if let Some(p) = &o.option {
+        let opt = &p.option;
+        let flags = opt.flag_bytes();
+        let mut fl = f(
+            format!("Flag bytes: {}", hex::encode(flags)),
+            "oscore.flags",
+            FieldValue::Bytes(flags.to_vec()),
+        )
+        .at(span_of(0..flags.len()));
+        fl.push(f(
+            format!("Extension-1: {}", opt.extension_1()),
+            "oscore.flags.extension",
+            FieldValue::Bool(opt.extension_1()),
+        ));
+        fl.push(f(
+            format!("Reserved bit: {}", opt.reserved_flag()),
+            "oscore.flags.reserved",
+            FieldValue::Bool(opt.reserved_flag()),
+        ));
+        fl.push(f(
+            format!("Group flag: {}", opt.group_flag()),
+            "oscore.flags.group",
+            FieldValue::Bool(opt.group_flag()),
+        ));
+        fl.push(f(
+            format!("h (kid context present): {}", opt.h()),
+            "oscore.flags.h",
+            FieldValue::Bool(opt.h()),
+        ));
+        fl.push(f(format!("k (kid present): {}", opt.k()), "oscore.flags.k", FieldValue::Bool(opt.k())));
+        fl.push(f(
+            format!("n (Partial IV length): {}", opt.n()),
+            "oscore.flags.n",
+            FieldValue::Uint(opt.n().into()),
+        ));
+        if opt.extension_1() {
+            fl.push(f(format!("d (KUDOS nonce): {}", opt.d()), "oscore.flags.d", FieldValue::Bool(opt.d())));
+        }
+        n.push(fl);
+        if let Some(piv) = opt.piv() {
+            n.push(
+                f(
+                    format!("Partial IV: {}", hex::encode(&piv.value)),
+                    "oscore.piv",
+                    FieldValue::Bytes(piv.value.clone()),
+                )
+                .at(span_of(piv.range.clone())),
+            );
+        }
+        if let Some(kc) = opt.kid_context() {
+            n.push(
+                f(
+                    format!("kid context: {}", hex::encode(&kc.value)),
+                    "oscore.kid_context",
+                    FieldValue::Bytes(kc.value.clone()),
+                )
+                .at(span_of(kc.range.clone())),
+            );
+        }
+        if let Some(k) = opt.kudos() {
+            let mut kn = f(format!("KUDOS x: 0x{:02x}", k.x), "kudos.x", FieldValue::Uint(k.x.into()))
+                .at(span_of(k.x_at..k.x_at + 1));
+            kn.push(f(
+                format!(
+                    "z: {} ({})",
+                    u8::from(k.convergent()),
+                    if k.convergent() { "convergent" } else { "divergent" }
+                ),
+                "kudos.z",
+                FieldValue::Bool(k.convergent()),
+            ));
+            kn.push(f(
+                format!("b (preserve observations): {}", u8::from(k.preserve_observations())),
+                "kudos.b",
+                FieldValue::Bool(k.preserve_observations()),
+            ));
+            kn.push(f(
+                format!("p (no forward secrecy): {}", u8::from(k.no_fs())),
+                "kudos.p",
+                FieldValue::Bool(k.no_fs()),
+            ));
+            kn.push(f(
+                format!("m: {} (nonce of {} bytes)", k.m(), k.declared_nonce_len()),
+                "kudos.m",
+                FieldValue::Uint(k.m().into()),
+            ));
+            kn.push(f(
+                format!("reserved bit: {}", u8::from(k.reserved_bit())),
+                "kudos.reserved",
+                FieldValue::Bool(k.reserved_bit()),
+            ));
+            n.push(kn);
+            n.push(
+                f(
+                    format!("KUDOS nonce: {}", hex::encode(&k.nonce.value)),
+                    "kudos.nonce",
+                    FieldValue::Bytes(k.nonce.value.clone()),
+                )
+                .at(span_of(k.nonce.range.clone())),
+            );
+        }
+        if let Some(kid) = opt.kid() {
+            n.push(
+                f(
+                    format!(
+                        "kid: {}",
+                        if kid.value.is_empty() { "(empty)".into() } else { hex::encode(&kid.value) }
+                    ),
+                    "oscore.kid",
+                    FieldValue::Bytes(kid.value.clone()),
+                )
+                .at(span_of(kid.range.clone())),
+            );
+        }
+        for p in &p.problems {
+            n.push(Node::text(format!("Problem: {p}")).at(span_of(p.range())));
+        }
+    }
+    let g = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v).generated();
+    n.push(g(
+        format!("Status: {}", o.status.as_str()),
+        "oscore.status",
+        FieldValue::Str(o.status.as_str().into()),
+    ));
+    if let Some(ctx) = &o.context {
+        n.push(g(
+            format!("Context: {} ({}), protected by the {}", ctx.name, ctx.label, ctx.sender_name),
+            "oscore.context",
+            FieldValue::Str(ctx.name.clone()),
+        ));
+        n.push(g(
+            format!("Generation: {}", ctx.label),
+            "oscore.generation",
+            FieldValue::Str(ctx.label.clone()),
+        ));
+    }
+    if let Some(r) = o.request_frame {
+        n.push(g(format!("Request in frame {r}"), "oscore.request_frame", FieldValue::Uint(r)));
+    }
+    if let (Some(k), Some(p)) = (&o.request_kid, &o.request_piv) {
+        n.push(g(
+            format!("AAD request_kid: {}", hex::encode(k)),
+            "oscore.request_kid",
+            FieldValue::Bytes(k.clone()),
+        ));
+        n.push(g(
+            format!("AAD request_piv: {}", hex::encode(p)),
+            "oscore.request_piv",
+            FieldValue::Bytes(p.clone()),
+        ));
+    }
+    if let Some(nonce) = &o.nonce {
+        let from = match o.nonce_source {
+            Some(NonceSource::RequestNonce) => " (the request's nonce)",
+            _ => "",
+        };
+        n.push(g(
+            format!("AEAD nonce: {}{from}", hex::encode(nonce)),
+            "oscore.nonce",
+            FieldValue::Bytes(nonce.clone()),
+        ));
+    }
+    match o.echo_recovery {
+        Some(EchoRecovery::Challenge) => n.push(g(
+            "RFC 8613 B.1.2: Echo challenge".into(),
+            "oscore.b12",
+            FieldValue::Str("challenge".into()),
+        )),
+        Some(EchoRecovery::Response) => n.push(g(
+            "RFC 8613 B.1.2: Echo response".into(),
+            "oscore.b12",
+            FieldValue::Str("response".into()),
+        )),
+        None => {}
+    }
+    if !o.tried.is_empty() {
+        let list: Vec<String> = o
+            .tried
+            .iter()
+            .map(|(name, ok)| format!("{name}: {}", if *ok { "verified" } else { "failed" }))
+            .collect();
+        n.push(Node::text(format!("Contexts tried: {}", list.join(", "))).generated());
+    }
+    n
 }

@@ -9,6 +9,9 @@
 //! - [`option`]: the OSCORE option value, parsed structurally with byte ranges.
 //! - [`kudos`]: updateCtx (draft-ietf-core-oscore-key-update, both ExpandLabel encodings).
 //!
+//! - [`store`]: every context known to the analysis, with lineage and key-usage counters.
+//! - [`engine`]: context selection, unprotect, replay / nonce-reuse / key-limit audit.
+//!
 //! Also: [`error`] (typed errors, never carrying secret bytes), [`kdf`] (HKDF Extract/Expand
 //! over SHA-256/384/512), [`cbor`] (the byte-exact CBOR encodings OSCORE needs).
 
@@ -16,11 +19,13 @@ pub mod aead;
 pub mod alg;
 pub mod cbor;
 pub mod context;
+pub mod engine;
 pub mod error;
 pub mod kdf;
 pub mod kudos;
 pub mod option;
 pub mod params;
+pub mod store;
 
 pub use aead::{AeadKey, Unverified};
 pub use alg::{AeadAlg, HkdfAlg};

@@ -1,0 +1,1022 @@
+//! The OSCORE decryption engine: for each CoAP message with an OSCORE option, select the
+//! security context, rebuild nonce and AAD, open the ciphertext, decode the inner message, and
+//! audit what it sees (replays, AEAD nonce reuse, key-usage limits).
+//!
+//! Expected failures are outcomes, not errors ([`Status`]). State is bounded: requests are
+//! remembered for EXCHANGE_LIFETIME (observation registrations while they are in use), and
+//! the PIV history per key keeps a fixed window.
+//!
+//! Context selection (RFC 8613 §8.2 leaves it to the endpoint; an analyzer must guess): a
+//! request's `kid` names the sender's Sender ID; every context in which some peer has that
+//! Sender ID (and whose ID Context equals the `kid context`, when one is sent) is a candidate.
+//! Candidates are tried in a bounded, deterministic order: the context that last opened a
+//! message of the same association (endpoint pair + kid), then by how well the endpoints fit
+//! the keys file's hints, then current before retired, then newest generation, then store
+//! order. Responses use the context, nonce and AAD inputs of their request (matched by the
+//! exchange tracker, which handles empty tokens by endpoint and MID).
+
+use super::context::{aad, nonce};
+use super::option::{OptionProblem, OscoreOption, ParsedOption, ProblemClass};
+use super::store::{ContextStore, CtxId, LimitLevel, StoredContext};
+use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
+use crate::coap::message::Message;
+use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
+use crate::keys::PeerSlot;
+use crate::net::Endpoint;
+use crate::time::Timestamp;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::ops::Range;
+
+/// CoAP option numbers the engine looks at.
+const OPT_OSCORE: u16 = 9;
+const OPT_ECHO: u16 = 252;
+
+/// Engine settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Most contexts tried for one message.
+    pub max_trials: usize,
+    /// PIVs remembered per key for replay / nonce-reuse detection.
+    pub piv_history: usize,
+    /// Seconds a request is remembered for its responses (EXCHANGE_LIFETIME).
+    pub request_lifetime_secs: u32,
+    /// Seconds an Observe registration is remembered after its last notification.
+    pub observation_lifetime_secs: u32,
+    /// Cap on remembered requests (oldest dropped first).
+    pub max_requests: usize,
+    /// Warn when a key's q or v reaches this fraction of its limit (percent).
+    pub limit_warn_percent: u8,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_trials: 16,
+            piv_history: 4096,
+            request_lifetime_secs: 247,
+            observation_lifetime_secs: 24 * 3600,
+            max_requests: 65536,
+            limit_warn_percent: 75,
+        }
+    }
+}
+
+/// What happened to a protected message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Opened and verified.
+    Decrypted,
+    /// The capture cut the message short: decrypted without verifying the tag.
+    TagTruncated,
+    /// Every candidate context failed to verify the tag.
+    TagMismatch,
+    /// No loaded context has a peer with this `kid` (and `kid context`).
+    NoContext,
+    /// A response whose request is not in the capture (or could not be decrypted): the AAD
+    /// inputs are unknown.
+    NoRequest,
+    /// The OSCORE option could not be parsed, or the message has no ciphertext.
+    MalformedOption,
+    /// A plain (unprotected) CoAP error answering an OSCORE request (RFC 8613 §8.2/§8.3).
+    UnprotectedError,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Decrypted => "decrypted",
+            Status::TagTruncated => "tag_truncated",
+            Status::TagMismatch => "tag_mismatch",
+            Status::NoContext => "no_context",
+            Status::NoRequest => "no_request",
+            Status::MalformedOption => "malformed_option",
+            Status::UnprotectedError => "unprotected_error",
+        }
+    }
+    /// True when the inner message is available.
+    pub fn has_plaintext(self) -> bool {
+        matches!(self, Status::Decrypted | Status::TagTruncated)
+    }
+}
+
+/// Where the AEAD nonce of a message came from (RFC 8613 §5.2, §8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceSource {
+    /// The message's own Partial IV with its sender's ID.
+    OwnPiv,
+    /// A response without a Partial IV: the request's nonce.
+    RequestNonce,
+}
+
+/// RFC 8613 Appendix B.1.2 replay-window recovery roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EchoRecovery {
+    /// A protected 4.01 carrying only Echo and the server's own PIV.
+    Challenge,
+    /// A request repeating the Echo value it was sent.
+    Response,
+}
+
+/// The context a message was opened with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextRef {
+    pub id: CtxId,
+    pub name: String,
+    pub label: String,
+    pub generation: u32,
+    /// The slot of the peer that protected the message, and its name ("client", "local"...).
+    pub sender: PeerSlot,
+    pub sender_name: &'static str,
+}
+
+/// The OSCORE part of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OscoreRecord {
+    pub status: Status,
+    /// The OSCORE option (absent for [`Status::UnprotectedError`]).
+    pub option: Option<ParsedOption>,
+    /// Where the option value lies in the CoAP message bytes.
+    pub option_range: Option<Range<usize>>,
+    pub context: Option<ContextRef>,
+    /// The AAD inputs: the request's kid and Partial IV (RFC 8613 §5.4).
+    pub request_kid: Option<Vec<u8>>,
+    pub request_piv: Option<Vec<u8>>,
+    /// The request frame whose nonce/AAD a response used.
+    pub request_frame: Option<u64>,
+    pub nonce: Option<Vec<u8>>,
+    pub nonce_source: Option<NonceSource>,
+    /// The plaintext (code, options, payload), when decrypted.
+    pub plaintext: Option<Vec<u8>>,
+    /// The inner message parsed from the plaintext.
+    pub inner: Option<Message>,
+    pub echo_recovery: Option<EchoRecovery>,
+    /// Candidate contexts tried, in order, with whether each verified.
+    pub tried: Vec<(String, bool)>,
+    /// Findings, spans relative to the CoAP message (or `Span::Decrypted` for the plaintext).
+    pub findings: Vec<Finding>,
+}
+
+impl OscoreRecord {
+    fn new(status: Status) -> Self {
+        OscoreRecord {
+            status,
+            option: None,
+            option_range: None,
+            context: None,
+            request_kid: None,
+            request_piv: None,
+            request_frame: None,
+            nonce: None,
+            nonce_source: None,
+            plaintext: None,
+            inner: None,
+            echo_recovery: None,
+            tried: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// The parsed option, when it parsed.
+    pub fn opt(&self) -> Option<&OscoreOption> {
+        self.option.as_ref().map(|p| &p.option)
+    }
+}
+
+/// One message as the engine sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageInput<'a> {
+    pub meta: &'a MsgMeta,
+    pub message: &'a Message,
+    pub exchange: &'a ExchangeInfo,
+    /// Bytes of the CoAP message missing from the capture (0 when complete).
+    pub missing_bytes: usize,
+}
+
+/// What the engine remembers of a request until its responses arrive.
+#[derive(Debug, Clone)]
+struct RequestEntry {
+    ctx: Option<CtxId>,
+    requester: PeerSlot,
+    kid: Vec<u8>,
+    piv: Vec<u8>,
+    nonce: Option<Vec<u8>>,
+    /// A request that registered an observation (kept longer).
+    observe: bool,
+    last_used: Timestamp,
+    /// First response without a PIV: (frame, ciphertext digest), for nonce-reuse checks.
+    pivless_response: Option<(u64, u64)>,
+    /// The Echo value challenged by a B.1.2 response to this request.
+    echo: Option<Vec<u8>>,
+    src: Endpoint,
+}
+
+/// PIVs seen under one key, for replay and nonce-reuse detection.
+#[derive(Debug, Default)]
+struct PivHistory {
+    seen: BTreeMap<u64, (u64, u64)>,
+    /// PIVs below this were forgotten (window).
+    floor: u64,
+}
+
+enum PivCheck {
+    Fresh,
+    SameCiphertext(u64),
+    DifferentCiphertext(u64),
+    BelowWindow,
+}
+
+impl PivHistory {
+    fn check_insert(&mut self, piv: u64, frame: u64, digest: u64, cap: usize) -> PivCheck {
+        if let Some(&(first, d)) = self.seen.get(&piv) {
+            return if d == digest {
+                PivCheck::SameCiphertext(first)
+            } else {
+                PivCheck::DifferentCiphertext(first)
+            };
+        }
+        if piv < self.floor {
+            return PivCheck::BelowWindow;
+        }
+        self.seen.insert(piv, (frame, digest));
+        while self.seen.len() > cap {
+            if let Some((&lowest, _)) = self.seen.iter().next() {
+                self.seen.remove(&lowest);
+                self.floor = lowest + 1;
+            } else {
+                break;
+            }
+        }
+        PivCheck::Fresh
+    }
+}
+
+/// Counters over the capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub protected: u64,
+    pub by_status: BTreeMap<&'static str, u64>,
+}
+
+/// The engine.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    store: ContextStore,
+    requests: HashMap<u64, RequestEntry>,
+    /// (sender endpoint, receiver endpoint, kid) -> context that last opened such a request.
+    winners: HashMap<(Endpoint, Endpoint, Vec<u8>), CtxId>,
+    /// (context, protecting slot) -> PIV history.
+    pivs: HashMap<(CtxId, PeerSlot), PivHistory>,
+    stats: EngineStats,
+    last_prune: Option<Timestamp>,
+}
+
+fn digest(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+fn piv_u64(piv: &[u8]) -> u64 {
+    piv.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+}
+
+fn oscore_finding(kind: FindingKind, severity: Severity, message: String) -> Finding {
+    Finding::new(kind, severity, Layer::Oscore, message)
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig, store: ContextStore) -> Self {
+        Engine {
+            config,
+            store,
+            requests: HashMap::new(),
+            winners: HashMap::new(),
+            pivs: HashMap::new(),
+            stats: EngineStats::default(),
+            last_prune: None,
+        }
+    }
+
+    pub fn store(&self) -> &ContextStore {
+        &self.store
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// Processes one CoAP message; `None` when it has nothing to do with OSCORE.
+    pub fn process(&mut self, input: MessageInput<'_>) -> Option<OscoreRecord> {
+        let m = input.message;
+        self.prune(input.meta.ts);
+        let opt = m.find_option(OPT_OSCORE).cloned();
+        let record = match opt {
+            Some(o) => Some(self.protected(input, o.value.clone())),
+            None => self.unprotected(input),
+        };
+        if let Some(r) = &record {
+            self.stats.protected += u64::from(r.status != Status::UnprotectedError);
+            *self.stats.by_status.entry(r.status.as_str()).or_default() += 1;
+        }
+        record
+    }
+
+    /// A plain CoAP error answering a protected request (RFC 8613 §8.2: 4.00, 4.01, 4.02).
+    fn unprotected(&mut self, input: MessageInput<'_>) -> Option<OscoreRecord> {
+        let m = input.message;
+        let req = input.exchange.request_frame?;
+        let entry = self.requests.get(&req)?;
+        if !(m.code.is_response() && matches!(m.code.0, 0x80..=0x82)) {
+            return None;
+        }
+        let mut r = OscoreRecord::new(Status::UnprotectedError);
+        r.request_frame = Some(req);
+        r.request_kid = Some(entry.kid.clone());
+        r.request_piv = Some(entry.piv.clone());
+        let diag = String::from_utf8_lossy(m.payload()).into_owned();
+        r.findings.push(oscore_finding(
+            FindingKind::OscoreUnprotectedError,
+            Severity::Low,
+            format!(
+                "unprotected {} answers the OSCORE request in frame {req}{}: the server could not process it (RFC 8613 §8.2), visible to any observer",
+                crate::analysis::code_label(m.code),
+                if diag.is_empty() { String::new() } else { format!(" ({diag:?})") }
+            ),
+        ).related([req]));
+        Some(r)
+    }
+
+    fn protected(&mut self, input: MessageInput<'_>, value: Range<usize>) -> OscoreRecord {
+        let m = input.message;
+        let parsed = OscoreOption::parse(m.bytes.get(value.clone()).unwrap_or_default());
+        let mut r = OscoreRecord::new(Status::MalformedOption);
+        r.option_range = Some(value.clone());
+        let rel = |range: Range<usize>| Span::frame(range.start + value.start..range.end + value.start);
+        for p in &parsed.problems {
+            let (kind, severity) = match p.class() {
+                ProblemClass::Note => (FindingKind::OscoreOptionNote, Severity::Info),
+                ProblemClass::Unsupported => (FindingKind::OscoreUnsupported, Severity::Low),
+                ProblemClass::Malformed => (FindingKind::OscoreMalformedOption, Severity::High),
+            };
+            r.findings.push(oscore_finding(kind, severity, format!("OSCORE option: {p}")).at(rel(p.range())));
+        }
+        let malformed = parsed.problems.iter().any(|p| p.class() != ProblemClass::Note);
+        r.option = Some(parsed);
+        if malformed {
+            return r;
+        }
+        if m.payload.is_empty() && input.missing_bytes == 0 {
+            r.findings.push(
+                oscore_finding(
+                    FindingKind::OscoreMalformedOption,
+                    Severity::High,
+                    "OSCORE option present but no payload: a protected message always carries ciphertext (RFC 8613 §2)"
+                        .into(),
+                )
+                .at(Span::frame(m.bytes.len()..m.bytes.len())),
+            );
+            return r;
+        }
+        self.check_outer_options(m, &mut r);
+        if m.code.is_request() {
+            self.request(input, &mut r);
+        } else {
+            self.response(input, &mut r);
+        }
+        if let Some(c) = &r.context
+            && let Some(ctx) = self.store.get(c.id)
+        {
+            let l = ctx.limits.l_bytes;
+            let len = (m.payload.len() + input.missing_bytes) as u64;
+            if len > l {
+                r.findings.push(oscore_finding(
+                    FindingKind::OscoreMessageTooLong,
+                    Severity::Medium,
+                    format!(
+                        "ciphertext of {len} bytes exceeds the l = {l} bytes the key-usage limits of {} assume (draft-ietf-core-oscore-key-limits §2.1)",
+                        ctx.alg()
+                    ),
+                ));
+            }
+        }
+        r
+    }
+
+    /// Class E options must not travel outside (RFC 8613 §4.1): Uri-Path, Content-Format...
+    fn check_outer_options(&self, m: &Message, r: &mut OscoreRecord) {
+        for o in &m.options {
+            let Some(def) = crate::coap::options::option_def(o.number) else { continue };
+            if def.oscore_class == crate::coap::options::OscoreClass::E && !def.provisional {
+                r.findings.push(
+                    oscore_finding(
+                        FindingKind::OscoreClassEOuter,
+                        Severity::Medium,
+                        format!(
+                            "{} (class E) is sent unprotected in the outer message; RFC 8613 §4.1 requires it inside the ciphertext",
+                            def.name
+                        ),
+                    )
+                    .at(Span::frame(o.range.clone())),
+                );
+            }
+        }
+    }
+
+    fn request(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord) {
+        let m = input.message;
+        let meta = input.meta;
+        let Some(opt) = r.opt().cloned() else { return };
+        let (Some(kid), Some(piv)) =
+            (opt.kid_value().map(<[u8]>::to_vec), opt.piv_value().map(<[u8]>::to_vec))
+        else {
+            r.status = Status::MalformedOption;
+            r.findings.push(oscore_finding(
+                FindingKind::OscoreMalformedOption,
+                Severity::High,
+                format!(
+                    "OSCORE request without {}: a request must carry its kid and Partial IV (RFC 8613 §6.1)",
+                    if opt.kid_value().is_none() { "kid" } else { "Partial IV" }
+                ),
+            ));
+            return;
+        };
+        r.request_kid = Some(kid.clone());
+        r.request_piv = Some(piv.clone());
+        let kid_context = opt.kid_context_value().map(<[u8]>::to_vec);
+        let candidates = self.request_candidates(&kid, kid_context.as_deref(), meta);
+        let ciphertext = m.payload();
+        let mut opened = None;
+        let mut first_nonce = None;
+        for &(id, slot) in candidates.iter().take(self.config.max_trials) {
+            let Some(ctx) = self.store.get(id) else { continue };
+            let Ok(n) = nonce(&kid, &piv, ctx.common_iv()) else { continue };
+            let a = aad(ctx.alg(), &kid, &piv);
+            let result = open(ctx, slot, &n, &a, ciphertext, input.missing_bytes);
+            r.tried.push((ctx.name.clone(), result.is_some()));
+            if first_nonce.is_none() {
+                first_nonce = Some((n.clone(), id, slot));
+            }
+            if let Some((pt, verified)) = result {
+                opened = Some((id, slot, n, pt, verified));
+                break;
+            }
+        }
+        let entry_nonce;
+        match opened {
+            Some((id, slot, n, pt, verified)) => {
+                self.winners.insert((meta.src, meta.dst, kid.clone()), id);
+                entry_nonce = Some(n.clone());
+                self.accept(input, r, id, slot, n, NonceSource::OwnPiv, pt, verified);
+                // Replay / nonce reuse: one PIV per sender key.
+                self.check_piv(input, r, id, slot, &piv);
+            }
+            None => {
+                entry_nonce = first_nonce.as_ref().map(|(n, _, _)| n.clone());
+                r.nonce = entry_nonce.clone();
+                r.nonce_source = Some(NonceSource::OwnPiv);
+                self.fail(
+                    r,
+                    &candidates,
+                    &kid,
+                    kid_context.as_deref(),
+                    first_nonce.map(|(_, id, s)| (id, s)),
+                    meta,
+                );
+            }
+        }
+        let requester = r.context.as_ref().map(|c| c.sender).unwrap_or(PeerSlot::A);
+        let echo = r.inner.as_ref().and_then(|i| i.first_option(OPT_ECHO)).map(<[u8]>::to_vec);
+        if let Some(e) = &echo {
+            // B.1.2: a request echoing the value a protected 4.01 challenged it with.
+            let challenged =
+                self.requests.values().any(|q| q.src == meta.src && q.echo.as_deref() == Some(e));
+            if challenged {
+                r.echo_recovery = Some(EchoRecovery::Response);
+            }
+        }
+        let observe = matches!(input.exchange.observe, Some(ObserveInfo::Register));
+        // A retransmission keeps the first transmission's entry (responses point there).
+        if input.exchange.retransmission_of.is_none() {
+            self.requests.insert(
+                meta.frame,
+                RequestEntry {
+                    ctx: r.context.as_ref().map(|c| c.id),
+                    requester,
+                    kid,
+                    piv,
+                    nonce: entry_nonce,
+                    observe,
+                    last_used: meta.ts,
+                    pivless_response: None,
+                    echo: None,
+                    src: meta.src,
+                },
+            );
+        }
+    }
+
+    /// Contexts where some peer's Sender ID is `kid` (and the ID Context matches `kid context`
+    /// when one is sent), in trial order.
+    fn request_candidates(
+        &self,
+        kid: &[u8],
+        kid_context: Option<&[u8]>,
+        meta: &MsgMeta,
+    ) -> Vec<(CtxId, PeerSlot)> {
+        let winner = self.winners.get(&(meta.src, meta.dst, kid.to_vec())).copied();
+        let mut c: Vec<(CtxId, PeerSlot)> = self
+            .store
+            .with_sender_id(kid)
+            .iter()
+            .copied()
+            .filter(|&(id, _)| {
+                let Some(ctx) = self.store.get(id) else { return false };
+                !ctx.bootstrap && kid_context.is_none_or(|kc| id_context_matches(ctx, kc))
+            })
+            .collect();
+        let key = |&(id, slot): &(CtxId, PeerSlot)| {
+            let ctx = self.store.get(id);
+            (
+                Some(id) != winner,
+                std::cmp::Reverse(ctx.map_or(0, |c| c.hint_score(slot, &meta.src, &meta.dst))),
+                ctx.is_some_and(|c| c.retired_at.is_some()),
+                std::cmp::Reverse(ctx.map_or(0, |c| c.generation)),
+                id,
+            )
+        };
+        c.sort_by_key(key);
+        c
+    }
+
+    fn response(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord) {
+        let m = input.message;
+        let meta = input.meta;
+        let Some(opt) = r.opt().cloned() else { return };
+        let Some(req_frame) = input.exchange.request_frame else {
+            r.status = Status::NoRequest;
+            r.findings.push(oscore_finding(
+                FindingKind::OscoreNoRequest,
+                Severity::Info,
+                "protected response whose request is not in the capture: the AAD needs the request's kid and Partial IV"
+                    .into(),
+            ));
+            return;
+        };
+        r.request_frame = Some(req_frame);
+        let Some(entry) = self.requests.get_mut(&req_frame) else {
+            r.status = Status::NoRequest;
+            r.findings.push(
+                oscore_finding(
+                    FindingKind::OscoreNoRequest,
+                    Severity::Info,
+                    format!(
+                        "the request in frame {req_frame} was not OSCORE-protected or is no longer remembered"
+                    ),
+                )
+                .related([req_frame]),
+            );
+            return;
+        };
+        entry.last_used = meta.ts;
+        let entry = entry.clone();
+        r.request_kid = Some(entry.kid.clone());
+        r.request_piv = Some(entry.piv.clone());
+        let Some(id) = entry.ctx else {
+            r.status = Status::NoRequest;
+            r.findings.push(
+                oscore_finding(
+                    FindingKind::OscoreNoRequest,
+                    Severity::Info,
+                    format!(
+                        "the request in frame {req_frame} could not be decrypted, so neither can its response"
+                    ),
+                )
+                .related([req_frame]),
+            );
+            return;
+        };
+        let Some(ctx) = self.store.get(id) else { return };
+        let responder = entry.requester.other();
+        let (n, source) = match opt.piv_value() {
+            Some(piv) => match nonce(ctx.sender_id(responder), piv, ctx.common_iv()) {
+                Ok(n) => (n, NonceSource::OwnPiv),
+                Err(e) => {
+                    r.status = Status::MalformedOption;
+                    r.findings.push(oscore_finding(
+                        FindingKind::OscoreMalformedOption,
+                        Severity::High,
+                        format!("cannot build the response nonce: {e}"),
+                    ));
+                    return;
+                }
+            },
+            None => match &entry.nonce {
+                Some(n) => (n.clone(), NonceSource::RequestNonce),
+                None => {
+                    r.status = Status::NoRequest;
+                    return;
+                }
+            },
+        };
+        let a = aad(ctx.alg(), &entry.kid, &entry.piv);
+        let result = open(ctx, responder, &n, &a, m.payload(), input.missing_bytes);
+        r.tried.push((ctx.name.clone(), result.is_some()));
+        match result {
+            Some((pt, verified)) => {
+                self.accept(input, r, id, responder, n, source, pt, verified);
+                match (source, opt.piv_value()) {
+                    (NonceSource::OwnPiv, Some(piv)) => {
+                        let piv = piv.to_vec();
+                        self.check_piv(input, r, id, responder, &piv);
+                    }
+                    _ => self.check_pivless_response(input, r, req_frame),
+                }
+                if r.inner.as_ref().is_some_and(|i| i.code.0 == 0x81 && i.first_option(OPT_ECHO).is_some())
+                    && source == NonceSource::OwnPiv
+                {
+                    r.echo_recovery = Some(EchoRecovery::Challenge);
+                    let echo = r.inner.as_ref().and_then(|i| i.first_option(OPT_ECHO)).map(<[u8]>::to_vec);
+                    if let Some(e) = self.requests.get_mut(&req_frame) {
+                        e.echo = echo;
+                    }
+                }
+            }
+            None => {
+                r.nonce = Some(n);
+                r.nonce_source = Some(source);
+                let name = ctx.name.clone();
+                r.status = Status::TagMismatch;
+                self.count_failure(r, id, responder, meta.frame);
+                r.findings.push(
+                    oscore_finding(
+                        FindingKind::OscoreTagMismatch,
+                        Severity::High,
+                        format!(
+                            "the response does not verify with context {name} that opened its request (frame {req_frame}): forged, corrupted, or protected with another context"
+                        ),
+                    )
+                    .related([req_frame]),
+                );
+            }
+        }
+    }
+
+    /// Records a successful open: context reference, inner message, key usage.
+    #[allow(clippy::too_many_arguments)]
+    fn accept(
+        &mut self,
+        input: MessageInput<'_>,
+        r: &mut OscoreRecord,
+        id: CtxId,
+        slot: PeerSlot,
+        n: Vec<u8>,
+        source: NonceSource,
+        plaintext: Vec<u8>,
+        verified: bool,
+    ) {
+        let frame = input.meta.frame;
+        let warn = self.config.limit_warn_percent;
+        let Some(ctx) = self.store.get_mut(id) else { return };
+        r.status = if verified { Status::Decrypted } else { Status::TagTruncated };
+        r.context = Some(ContextRef {
+            id,
+            name: ctx.name.clone(),
+            label: ctx.label.clone(),
+            generation: ctx.generation,
+            sender: slot,
+            sender_name: ctx.slot_names.get(slot),
+        });
+        r.nonce = Some(n);
+        r.nonce_source = Some(source);
+        if !verified {
+            r.findings.push(oscore_finding(
+                FindingKind::OscoreTagTruncated,
+                Severity::Medium,
+                format!(
+                    "the capture cut {} bytes of the message (snaplen): decrypted with context {} but the authentication tag could not be verified",
+                    input.missing_bytes, ctx.name
+                ),
+            ));
+        }
+        ctx.opened += u64::from(verified);
+        let usage = ctx.usage.get_mut(slot);
+        usage.first_frame.get_or_insert(frame);
+        usage.last_frame = Some(frame);
+        // q counts encryptions: a retransmission (same bytes) is not a new one.
+        if input.exchange.retransmission_of.is_none() {
+            usage.q += 1;
+            let (q, limit) = (usage.q, ctx.limits.q);
+            let level = level_of(q, limit, warn);
+            if level > usage.q_level {
+                usage.q_level = level;
+                let who = *ctx.slot_names.get(slot);
+                r.findings.push(limit_finding(
+                    "q",
+                    "encryptions",
+                    who,
+                    &ctx.name,
+                    q,
+                    limit,
+                    level,
+                    ctx.alg(),
+                ));
+            }
+        }
+        let inner = Message::parse_plaintext(&plaintext);
+        for f in &inner.findings {
+            let mut f = f.clone();
+            f.layer = Layer::Oscore;
+            f.span = f.span.map(|s| s.relocate(0, crate::finding::SpanSource::Decrypted));
+            r.findings.push(f);
+        }
+        r.inner = Some(inner);
+        r.plaintext = Some(plaintext);
+    }
+
+    /// Replay and nonce reuse for a message carrying its own PIV, under the key of `slot`.
+    fn check_piv(
+        &mut self,
+        input: MessageInput<'_>,
+        r: &mut OscoreRecord,
+        id: CtxId,
+        slot: PeerSlot,
+        piv: &[u8],
+    ) {
+        let frame = input.meta.frame;
+        let d = digest(input.message.payload());
+        let cap = self.config.piv_history;
+        let history = self.pivs.entry((id, slot)).or_default();
+        let name = self.store.get(id).map(|c| c.name.clone()).unwrap_or_default();
+        let is_request = input.message.code.is_request();
+        match history.check_insert(piv_u64(piv), frame, d, cap) {
+            PivCheck::Fresh => {}
+            PivCheck::SameCiphertext(first) => {
+                if input.exchange.retransmission_of.is_some() {
+                    // A CoAP retransmission: same MID, same bytes. Not a replay.
+                } else if is_request {
+                    r.findings.push(
+                        oscore_finding(
+                            FindingKind::OscoreReplay,
+                            Severity::High,
+                            format!(
+                                "replay: Partial IV {} under context {name} was already accepted in frame {first} (same ciphertext, not a CoAP retransmission); a server must reject it (RFC 8613 §7.4)",
+                                crate::hex::encode(piv)
+                            ),
+                        )
+                        .related([first]),
+                    );
+                } else {
+                    r.findings.push(
+                        oscore_finding(
+                            FindingKind::OscoreReplay,
+                            Severity::Medium,
+                            format!(
+                                "response with Partial IV {} repeats frame {first} byte for byte (a replayed or re-sent response)",
+                                crate::hex::encode(piv)
+                            ),
+                        )
+                        .related([first]),
+                    );
+                }
+            }
+            PivCheck::DifferentCiphertext(first) => {
+                r.findings.push(
+                    oscore_finding(
+                        FindingKind::OscoreNonceReuse,
+                        Severity::Critical,
+                        format!(
+                            "AEAD nonce reuse: Partial IV {} under the same key of context {name} protected different ciphertext in frame {first}; confidentiality and integrity of both messages are lost",
+                            crate::hex::encode(piv)
+                        ),
+                    )
+                    .related([first]),
+                );
+            }
+            PivCheck::BelowWindow => {
+                r.findings.push(oscore_finding(
+                    FindingKind::OscorePivOutOfWindow,
+                    Severity::Low,
+                    format!(
+                        "Partial IV {} is older than the {cap} most recent ones remembered for context {name}: replay cannot be ruled out",
+                        crate::hex::encode(piv)
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Responses without a PIV reuse the request's nonce under the responder's key: only one
+    /// such response per request is safe (RFC 8613 §7.3, notifications must carry a PIV).
+    fn check_pivless_response(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord, req_frame: u64) {
+        let d = digest(input.message.payload());
+        let Some(entry) = self.requests.get_mut(&req_frame) else { return };
+        match entry.pivless_response {
+            None => entry.pivless_response = Some((input.meta.frame, d)),
+            Some((_, first_d)) if first_d == d => {}
+            Some((first, _)) => {
+                r.findings.push(
+                    oscore_finding(
+                        FindingKind::OscoreNonceReuse,
+                        Severity::Critical,
+                        format!(
+                            "AEAD nonce reuse: a second response without Partial IV to the request in frame {req_frame} reuses the request nonce, as frame {first} did, with different ciphertext"
+                        ),
+                    )
+                    .related([first, req_frame]),
+                );
+            }
+        }
+    }
+
+    fn fail(
+        &mut self,
+        r: &mut OscoreRecord,
+        candidates: &[(CtxId, PeerSlot)],
+        kid: &[u8],
+        kid_context: Option<&[u8]>,
+        first: Option<(CtxId, PeerSlot)>,
+        meta: &MsgMeta,
+    ) {
+        if candidates.is_empty() {
+            r.status = Status::NoContext;
+            r.findings.push(oscore_finding(
+                FindingKind::OscoreNoContext,
+                Severity::Low,
+                format!(
+                    "no loaded context has a peer with Sender ID (kid) {}{}",
+                    show_id(kid),
+                    kid_context
+                        .map(|c| format!(" and ID Context {}", crate::hex::encode(c)))
+                        .unwrap_or_default()
+                ),
+            ));
+            return;
+        }
+        r.status = Status::TagMismatch;
+        // v counts against the key only when the context is unambiguous.
+        if let (1, Some((id, slot))) = (candidates.len(), first) {
+            self.count_failure(r, id, slot, meta.frame);
+        }
+        let names: Vec<&str> = r.tried.iter().map(|(n, _)| n.as_str()).collect();
+        r.findings.push(oscore_finding(
+            FindingKind::OscoreTagMismatch,
+            Severity::High,
+            format!(
+                "kid {} matches {} context(s) ({}) but none verifies the tag: forged, corrupted, or protected with keys not loaded",
+                show_id(kid),
+                candidates.len(),
+                names.join(", ")
+            ),
+        ));
+    }
+
+    fn count_failure(&mut self, r: &mut OscoreRecord, id: CtxId, slot: PeerSlot, _frame: u64) {
+        let warn = self.config.limit_warn_percent;
+        let Some(ctx) = self.store.get_mut(id) else { return };
+        let usage = ctx.usage.get_mut(slot);
+        usage.v += 1;
+        let (v, limit) = (usage.v, ctx.limits.v);
+        let level = level_of(v, limit, warn);
+        if level > usage.v_level {
+            usage.v_level = level;
+            let who = *ctx.slot_names.get(slot);
+            r.findings.push(limit_finding(
+                "v",
+                "failed verifications",
+                who,
+                &ctx.name,
+                v,
+                limit,
+                level,
+                ctx.alg(),
+            ));
+        }
+    }
+
+    /// Forgets requests past their lifetime (checked at most once per capture second).
+    fn prune(&mut self, now: Timestamp) {
+        if self.last_prune.is_some_and(|t| now.secs <= t.secs) {
+            return;
+        }
+        self.last_prune = Some(now);
+        let life = i128::from(self.config.request_lifetime_secs) * 1_000_000_000;
+        let obs = i128::from(self.config.observation_lifetime_secs) * 1_000_000_000;
+        self.requests.retain(|_, e| now.nanos_since(e.last_used) <= if e.observe { obs } else { life });
+        if self.requests.len() > self.config.max_requests {
+            let mut by_age: Vec<(Timestamp, u64)> =
+                self.requests.iter().map(|(f, e)| (e.last_used, *f)).collect();
+            by_age.sort();
+            let excess = self.requests.len() - self.config.max_requests;
+            for (_, f) in by_age.into_iter().take(excess) {
+                self.requests.remove(&f);
+            }
+        }
+        if self.winners.len() > self.config.max_requests {
+            self.winners.clear();
+        }
+    }
+}
+
+/// Opens with the key `slot` protects with. `Some((plaintext, verified))`.
+fn open(
+    ctx: &StoredContext,
+    slot: PeerSlot,
+    n: &[u8],
+    a: &[u8],
+    ct: &[u8],
+    missing: usize,
+) -> Option<(Vec<u8>, bool)> {
+    let key = ctx.aead(slot);
+    if missing == 0 {
+        return key.open(n, a, ct).ok().map(|pt| (pt, true));
+    }
+    let reported = ct.len() + missing;
+    key.decrypt_truncated(n, ct, reported).ok().map(|u| (u.plaintext, false))
+}
+
+fn id_context_matches(ctx: &StoredContext, kid_context: &[u8]) -> bool {
+    match ctx.id_context() {
+        Some(ic) => {
+            ic == kid_context || super::cbor::decode_bstr_exact(kid_context).is_some_and(|inner| inner == ic)
+        }
+        None => false,
+    }
+}
+
+fn show_id(id: &[u8]) -> String {
+    if id.is_empty() { "(empty)".into() } else { crate::hex::encode(id) }
+}
+
+fn level_of(count: u64, limit: u64, warn_percent: u8) -> LimitLevel {
+    if count > limit {
+        LimitLevel::Exceeded
+    } else if count == limit {
+        LimitLevel::Reached
+    } else if u128::from(count) * 100 >= u128::from(limit) * u128::from(warn_percent) {
+        LimitLevel::Approaching
+    } else {
+        LimitLevel::Below
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn limit_finding(
+    which: &str,
+    what: &str,
+    who: &str,
+    ctx: &str,
+    count: u64,
+    limit: u64,
+    level: LimitLevel,
+    alg: super::alg::AeadAlg,
+) -> Finding {
+    let (severity, verb) = match level {
+        LimitLevel::Exceeded => (Severity::Critical, "exceeded"),
+        LimitLevel::Reached => (Severity::High, "reached"),
+        _ => (Severity::Medium, "is approaching"),
+    };
+    oscore_finding(
+        FindingKind::OscoreKeyLimit,
+        severity,
+        format!(
+            "key-usage limit {which} {verb}: {count} {what} with the {who}'s key of context {ctx} (limit {limit} for {alg}); the peers must re-key (draft-ietf-core-oscore-key-limits)"
+        ),
+    )
+}
+
+/// Problems of an option as found (re-exported for display).
+pub fn problem_text(p: &OptionProblem) -> String {
+    p.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn piv_history_distinguishes_replay_reuse_and_window() {
+        let mut h = PivHistory::default();
+        assert!(matches!(h.check_insert(5, 1, 0xaa, 3), PivCheck::Fresh));
+        assert!(matches!(h.check_insert(5, 2, 0xaa, 3), PivCheck::SameCiphertext(1)));
+        assert!(matches!(h.check_insert(5, 3, 0xbb, 3), PivCheck::DifferentCiphertext(1)));
+        for p in 6..9 {
+            assert!(matches!(h.check_insert(p, p, 0, 3), PivCheck::Fresh));
+        }
+        // 5 was forgotten when 8 arrived (window 3): now below the floor.
+        assert_eq!(h.floor, 6);
+        assert!(matches!(h.check_insert(5, 9, 0xaa, 3), PivCheck::BelowWindow));
+        assert_eq!(h.seen.len(), 3);
+    }
+
+    #[test]
+    fn limit_levels() {
+        assert_eq!(level_of(74, 100, 75), LimitLevel::Below);
+        assert_eq!(level_of(75, 100, 75), LimitLevel::Approaching);
+        assert_eq!(level_of(100, 100, 75), LimitLevel::Reached);
+        assert_eq!(level_of(101, 100, 75), LimitLevel::Exceeded);
+        assert_eq!(level_of(u64::MAX, u64::MAX, 75), LimitLevel::Reached);
+    }
+}
