@@ -263,9 +263,6 @@ pub(crate) fn decode(cx: &mut Cx<'_, '_>, off: usize, bound: Bound, with_fcs: bo
         pos += addr_len(sam);
         a
     });
-    // For versions 0/1 with compression, the source PAN is the destination PAN.
-    let src_pan =
-        if src_pan.is_none() && src.is_some() && panc && frame_version < 2 { dst_pan } else { src_pan };
     let info = |seq| LayerInfo::Ieee802154 {
         frame_type,
         frame_version,
@@ -463,7 +460,7 @@ mod tests {
         match &r.layers[0].info {
             LayerInfo::Ieee802154 { dst_pan, src_pan, dst, src, frame_version, fcs, .. } => {
                 assert_eq!(*dst_pan, Some(0xabcd));
-                assert_eq!(*src_pan, Some(0xabcd), "compressed: same PAN");
+                assert_eq!(*src_pan, None, "compressed: elided (the same as the destination PAN)");
                 assert_eq!(dst.unwrap().to_string(), "01:02:03:04:05:06:07:08");
                 assert_eq!(src.unwrap().to_string(), "11:12:13:14:15:16:17:18");
                 assert_eq!(*frame_version, 1);

@@ -148,6 +148,8 @@ pub enum LayerInfo {
     Loopback {
         family: u32,
     },
+    /// IEEE 802.15.4 MAC header. PAN IDs and addresses are those carried in the frame (`None`
+    /// when absent or elided by PAN ID compression, as Wireshark shows them).
     Ieee802154 {
         frame_type: u8,
         /// Frame version: 0 (2003), 1 (2006), 2 (2015).
