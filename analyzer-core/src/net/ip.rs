@@ -108,7 +108,8 @@ pub(crate) fn ipv4(cx: &mut Cx<'_, '_>, off: usize, bound: Bound) {
         );
         return;
     }
-    if e.check(IP, &format!("IPv4 header with options (IHL {})", ihl / 4), off, off + ihl, bound) {
+    if let Some(s) = bound.short(off + ihl) {
+        e.short(s, IP, &format!("IPv4 header with options (IHL {})", ihl / 4), off, off + ihl, bound);
         return;
     }
     let total_len = u16::from_be_bytes([h[2], h[3]]);
