@@ -91,15 +91,27 @@ pub(crate) fn sll(cx: &mut Cx<'_, '_>, bound: Bound) -> Next {
     let protocol = u16::from_be_bytes([h[14], h[15]]);
     let addr = MacAddr::new(h.get(6..6 + addr_len).unwrap_or(&[]));
     e.layer(0..16, LayerInfo::LinuxSll { version: 1, packet_type, arphrd, addr, protocol, ifindex: None });
-    sll_next(protocol, 16)
+    sll_next(data, arphrd, protocol, 16)
 }
 
-fn sll_next(protocol: u16, pos: usize) -> Next {
-    if protocol == ETH_P_IEEE802154 {
-        Next::Wpan { offset: pos, fcs: false }
-    } else {
-        by_ethertype(protocol, pos)
+/// Linux `ARPHRD_IEEE802154_MONITOR`: monitor interfaces deliver frames with their FCS.
+const ARPHRD_IEEE802154_MONITOR: u16 = 805;
+
+/// What an SLL protocol field leads to. 802.15.4 frames (`ETH_P_IEEE802154`) carry their FCS
+/// on monitor interfaces (ARPHRD 805); Linux strips it on the data path (ARPHRD 804), yet
+/// Wireshark 4.0 assumes one there: the frame is taken as FCS-terminated when it is from a
+/// monitor interface or when its last two bytes verify as its FCS (1 in 65536 by chance).
+fn sll_next(data: &[u8], arphrd: u16, protocol: u16, pos: usize) -> Next {
+    if protocol != ETH_P_IEEE802154 {
+        return by_ethertype(protocol, pos);
     }
+    let fcs = arphrd == ARPHRD_IEEE802154_MONITOR
+        || data.len().checked_sub(2).is_some_and(|end| {
+            end > pos
+                && data.get(pos..end).map(super::ieee802154::fcs16)
+                    == arr::<2>(data, end).map(|b| u16::from_le_bytes(*b))
+        });
+    Next::Wpan { offset: pos, fcs }
 }
 
 /// Linux cooked capture v2 (LINKTYPE_LINUX_SLL2): protocol(2) reserved(2) ifindex(4) ARPHRD(2)
@@ -121,7 +133,7 @@ pub(crate) fn sll2(cx: &mut Cx<'_, '_>, bound: Bound) -> Next {
         0..20,
         LayerInfo::LinuxSll { version: 2, packet_type, arphrd, addr, protocol, ifindex: Some(ifindex) },
     );
-    sll_next(protocol, 20)
+    sll_next(data, arphrd, protocol, 20)
 }
 
 /// BSD address families that mean IPv4 / IPv6 in NULL and LOOP headers.
@@ -272,6 +284,27 @@ mod tests {
         let dg = d.datagram.unwrap();
         assert_eq!(dg.payload_offset, Some(48));
         assert!(d.findings.is_empty());
+    }
+
+    #[test]
+    fn sll_carrying_802154_with_and_without_fcs() {
+        // SLL v1, ARPHRD_IEEE802154 (804), protocol ETH_P_IEEE802154: an 802.15.4 ack frame.
+        let mut f = vec![0, 0, 0x03, 0x24, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0xf6, 0x02, 0x00, 0x56];
+        let d = dec(LinkType::LINUX_SLL, &f);
+        assert!(matches!(
+            d.layers[1].info,
+            LayerInfo::Ieee802154 { frame_type: 2, seq: Some(0x56), fcs: None, .. }
+        ));
+        let fcs = super::super::ieee802154::fcs16(&f[16..]);
+        f.extend_from_slice(&fcs.to_le_bytes());
+        let d = dec(LinkType::LINUX_SLL, &f);
+        assert!(matches!(d.layers[1].info, LayerInfo::Ieee802154 { fcs: Some(true), .. }), "{:?}", d.layers);
+        // a monitor interface (805) always has the FCS: a wrong one is reported
+        f[2..4].copy_from_slice(&805u16.to_be_bytes());
+        let n = f.len();
+        f[n - 1] ^= 1;
+        let d = dec(LinkType::LINUX_SLL, &f);
+        assert_eq!(d.findings[0].kind, FindingKind::LinkChecksum);
     }
 
     #[test]

@@ -7,7 +7,28 @@
 //!   buffers (expired by capture time and capped in count/bytes), so memory does not grow with
 //!   the number of frames. A fragment that does not complete a datagram yields layers but no
 //!   datagram; the completing fragment yields the datagram with `reassembled` set.
-//! - Malformed or truncated input becomes findings; whatever layers parsed are kept.
+//! - Malformed or truncated input becomes findings; whatever layers parsed are kept. Every
+//!   finding has a span and says what was expected and what was seen.
+//! - Reassemblies dropped by expiry or the caps are reported in [`Decoded::earlier_findings`]
+//!   (keyed by the first fragment's frame) while decoding; those still pending at the end by
+//!   [`NetDecoder::finish`].
+//!
+//! Truncated vs malformed: a shortfall is *truncated* when the capture may have cut the frame
+//! (the wire length is unknown or larger) and *malformed* when the packet's own framing says
+//! the bytes cannot be there (an enclosing length field, the wire length given to
+//! [`NetDecoder::decode_with_orig_len`], a verified 802.15.4 FCS). One cut gives one finding,
+//! reported by the innermost layer that the cut falls into.
+//!
+//! Layout: `link` (Ethernet/VLAN, SLL, SLL2, NULL/LOOP), `ieee802154` (MAC + FCS),
+//! `sixlowpan` (RFC 4944/6282), `ip` (IPv4/IPv6 + extension headers), `udp`, `reassembly`
+//! (one bounded pool for all three kinds).
+//!
+//! Own parsers rather than etherparse: every layer needs its exact byte range, every shortfall
+//! must be split into truncated vs malformed (etherparse reports both as a length error, and
+//! does not know a frame's wire length), fragments must feed our bounded overlap-checking pool
+//! (etherparse's `IpDefragPool` is unbounded and silent on conflicting overlaps), and the hot
+//! path must not allocate. etherparse (an independent implementation) serves as a test oracle
+//! in `tests/net_etherparse.rs`; tshark in `tests/net_tshark.rs`.
 
 mod ieee802154;
 mod ip;
@@ -24,6 +45,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::ops::Range;
 
+/// The IEEE 802.15.4 FCS (CRC-16/KERMIT) of a MAC frame without its FCS (for tools writing frames).
 pub use ieee802154::fcs16 as ieee802154_fcs;
 
 /// An IP endpoint (address + UDP port).
@@ -193,11 +215,16 @@ pub enum LayerInfo {
         /// Fragment header, if any: (identification, offset in 8-byte units, more fragments).
         fragment: Option<(u32, u16, bool)>,
     },
+    /// UDP header. For a 6LoWPAN UDP NHC the range covers the compressed header, `length` is
+    /// the inferred one and, when the checksum was elided, `checksum` is the value a
+    /// decompressor computes (0 if the addresses are not fully known) with `checksum_ok: None`.
     Udp {
         src_port: u16,
         dst_port: u16,
         length: u16,
         checksum: u16,
+        /// Verified when `NetConfig::verify_checksums` (None: not checked, not checkable, or
+        /// zero = no checksum over IPv4).
         checksum_ok: Option<bool>,
     },
 }
@@ -214,7 +241,10 @@ pub enum SixlowpanHeader {
         tag: u16,
         offset: u16,
     },
-    /// IPHC: the decompressed IPv6 addresses and whether UDP NHC followed.
+    /// IPHC: the decompressed IPv6 addresses and whether UDP NHC followed. `next_header` is
+    /// the decompressed IPv6 Next Header (inline, or implied by LOWPAN_NHC: 17 for UDP NHC),
+    /// `None` when the next-header chain could not be decoded. The layer's range covers the
+    /// IPHC header and its inline fields (not the NHC headers; a UDP NHC gets a `Udp` layer).
     Iphc {
         src: std::net::Ipv6Addr,
         dst: std::net::Ipv6Addr,
@@ -255,8 +285,11 @@ pub struct Datagram<'a> {
 pub struct Reassembly {
     /// 1-based frame numbers of the fragments, in frame order (includes the current frame).
     pub frames: Vec<u64>,
-    /// The reassembled bytes starting at the network/transport header, for a hex view
-    /// (layers inside it have ranges into these bytes, see `Decoded::reassembled_layers`).
+    /// The reassembled bytes, for a hex view (layers inside it have ranges into these bytes,
+    /// see `Decoded::reassembled_layers`): for IPv4 the reassembled payload (starting at the
+    /// UDP header); for IPv6 the fragmentable part (extension headers after the Fragment
+    /// header, then UDP); for 6LoWPAN the whole decompressed IPv6 datagram (IPv6 header first,
+    /// an elided UDP checksum filled in).
     pub bytes: Vec<u8>,
 }
 

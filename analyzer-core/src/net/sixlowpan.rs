@@ -1134,6 +1134,59 @@ mod tests {
         assert_eq!(run(&f, NetConfig::default()).findings[0].kind, FindingKind::SixlowpanMalformed);
     }
 
+    /// RFC 6282 §3.1.1: every unicast SAC/SAM x DAC/DAM combination (multicast in
+    /// `multicast_modes`), stateless and with contexts, addresses checked byte for byte.
+    /// Link layer: source extended 00:12:4b:00:01:02:03:04, destination short 0x0001.
+    #[test]
+    fn every_unicast_address_mode() {
+        let cfg = NetConfig {
+            sixlowpan_contexts: vec![
+                SixlowpanContext { id: 0, prefix: a("2001:db8:aa::"), prefix_len: 64 },
+                SixlowpanContext { id: 3, prefix: a("2001:db8:bb::"), prefix_len: 64 },
+            ],
+            ..NetConfig::default()
+        };
+        let g16 = a("2001:db8::1234").octets();
+        let src: [(bool, u8, Vec<u8>, &str); 8] = [
+            (false, 0, g16.to_vec(), "2001:db8::1234"),
+            (false, 1, vec![0, 0, 0, 0, 0, 0, 0x12, 0x34], "fe80::1234"),
+            (false, 2, vec![0x12, 0x34], "fe80::ff:fe00:1234"),
+            (false, 3, vec![], "fe80::212:4b00:102:304"),
+            (true, 0, vec![], "::"),
+            (true, 1, vec![0, 0, 0, 0, 0, 0, 0x12, 0x34], "2001:db8:bb::1234"),
+            (true, 2, vec![0x12, 0x34], "2001:db8:bb::ff:fe00:1234"),
+            (true, 3, vec![], "2001:db8:bb::212:4b00:102:304"),
+        ];
+        let g16d = a("2001:db8::5678").octets();
+        let dst: [(bool, u8, Vec<u8>, &str); 7] = [
+            (false, 0, g16d.to_vec(), "2001:db8::5678"),
+            (false, 1, vec![0, 0, 0, 0, 0, 0, 0x56, 0x78], "fe80::5678"),
+            (false, 2, vec![0x56, 0x78], "fe80::ff:fe00:5678"),
+            (false, 3, vec![], "fe80::ff:fe00:1"),
+            (true, 1, vec![0, 0, 0, 0, 0, 0, 0x56, 0x78], "2001:db8:aa::5678"),
+            (true, 2, vec![0x56, 0x78], "2001:db8:aa::ff:fe00:5678"),
+            (true, 3, vec![], "2001:db8:aa::ff:fe00:1"),
+        ];
+        let mut n = 0;
+        for (sac, sam, sin, sw) in &src {
+            for (dac, dam, din, dw) in &dst {
+                let b1 = 0x80 | (u8::from(*sac) << 6) | (sam << 4) | (u8::from(*dac) << 2) | dam;
+                let mut f = mac(&EXT_SRC, &[0x00, 0x01], 1);
+                f.extend_from_slice(&[0x7e, b1, 0x30]); // CID=1: SCI 3, DCI 0
+                f.extend_from_slice(sin);
+                f.extend_from_slice(din);
+                f.extend_from_slice(&[0xf7, 0x12, b'!']);
+                let d = run(&f, cfg.clone());
+                assert!(d.findings.is_empty(), "SAC {sac} SAM {sam} DAC {dac} DAM {dam}: {:?}", d.findings);
+                let (s, t, ..) = iphc_of(&d);
+                assert_eq!((s, t), (a(sw), a(dw)), "SAC {sac} SAM {sam} DAC {dac} DAM {dam}");
+                assert_eq!(d.datagram.unwrap().payload.as_ref(), b"!");
+                n += 1;
+            }
+        }
+        assert_eq!(n, 56);
+    }
+
     #[test]
     fn every_iphc_bit_combination_never_panics() {
         for b0 in 0x60..=0x7fu8 {
