@@ -434,7 +434,7 @@ pub(crate) fn ipv6(cx: &mut Cx<'_, '_>, off: usize, bound: Bound) {
     }
     // Findings of the walk come before the layer is pushed; the layer needs what the walk saw.
     let layer_index = e.layers.len();
-    let chain = walk_chain(data, off + 40, pb, h.next_header, true, &mut e);
+    let mut chain = walk_chain(data, off + 40, pb, h.next_header, true, &mut e);
     e.layers.insert(
         layer_index.min(e.layers.len()),
         super::Layer {
@@ -447,7 +447,7 @@ pub(crate) fn ipv6(cx: &mut Cx<'_, '_>, off: usize, bound: Bound) {
                 payload_len: h.payload_len,
                 flow_label: h.flow_label,
                 traffic_class: h.traffic_class,
-                extensions: chain.exts.clone(),
+                extensions: std::mem::take(&mut chain.exts),
                 fragment: chain.fragment,
             },
         },
@@ -580,7 +580,7 @@ pub(crate) fn ipv6_buffer(
         return None;
     }
     let layer_index = e.layers.len();
-    let chain = walk_chain(buf, 40, pb, h.next_header, true, e);
+    let mut chain = walk_chain(buf, 40, pb, h.next_header, true, e);
     e.layers.insert(
         layer_index.min(e.layers.len()),
         super::Layer {
@@ -593,7 +593,7 @@ pub(crate) fn ipv6_buffer(
                 payload_len: h.payload_len,
                 flow_label: h.flow_label,
                 traffic_class: h.traffic_class,
-                extensions: chain.exts.clone(),
+                extensions: std::mem::take(&mut chain.exts),
                 fragment: chain.fragment,
             },
         },

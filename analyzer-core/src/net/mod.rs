@@ -17,7 +17,8 @@
 //! (the wire length is unknown or larger) and *malformed* when the packet's own framing says
 //! the bytes cannot be there (an enclosing length field, the wire length given to
 //! [`NetDecoder::decode_with_orig_len`], a verified 802.15.4 FCS). One cut gives one finding,
-//! reported by the innermost layer that the cut falls into.
+//! reported by the innermost layer that the cut falls into (plus, for link type 195, a note
+//! that the FCS was not captured when the wire length says so).
 //!
 //! Layout: `link` (Ethernet/VLAN, SLL, SLL2, NULL/LOOP), `ieee802154` (MAC + FCS),
 //! `sixlowpan` (RFC 4944/6282), `ip` (IPv4/IPv6 + extension headers), `udp`, `reassembly`
