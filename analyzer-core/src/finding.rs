@@ -165,6 +165,16 @@ pub enum FindingKind {
     UdpChecksum,
     SixlowpanMalformed,
     SixlowpanReassemblyIncomplete,
+    /// 802.15.4 FCS mismatch.
+    LinkChecksum,
+    /// A 6LoWPAN header cut short by the capture.
+    SixlowpanTruncated,
+    /// 6LoWPAN context-based compression with a context id that is not configured.
+    SixlowpanUnknownContext,
+    /// An encrypted payload not decoded (802.15.4 security, IPsec ESP).
+    EncryptedPayload,
+    /// A valid feature the network decoder does not decode (e.g. 802.15.4 multipurpose frames).
+    NetUnsupported,
     // CoAP
     CoapTruncated,
     CoapMalformed,
@@ -216,6 +226,11 @@ impl FindingKind {
             FindingKind::UdpChecksum => "udp.checksum",
             FindingKind::SixlowpanMalformed => "6lowpan.malformed",
             FindingKind::SixlowpanReassemblyIncomplete => "6lowpan.reassembly_incomplete",
+            FindingKind::LinkChecksum => "link.checksum",
+            FindingKind::SixlowpanTruncated => "6lowpan.truncated",
+            FindingKind::SixlowpanUnknownContext => "6lowpan.unknown_context",
+            FindingKind::EncryptedPayload => "net.encrypted",
+            FindingKind::NetUnsupported => "net.unsupported",
             FindingKind::CoapTruncated => "coap.truncated",
             FindingKind::CoapMalformed => "coap.malformed",
             FindingKind::CoapBadVersion => "coap.bad_version",
