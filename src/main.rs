@@ -86,6 +86,7 @@ pub(crate) fn analyse(
             Ok(frame) => {
                 let record = analyzer.process(&frame);
                 each(&record)?;
+                report_late(&record.earlier_findings);
                 if limit.is_some_and(|n| frame.number >= n) {
                     break;
                 }

@@ -6,7 +6,9 @@
 
 use crate::capture::{LinkType, RawFrame};
 use crate::coap::COAP_PORT;
-use crate::coap::exchange::{ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, Role};
+use crate::coap::exchange::{
+    ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, ObserveInfo, Role,
+};
 use crate::coap::message::{Message, looks_like_coap};
 use crate::coap::options::BlockValue;
 use crate::finding::{Finding, Severity, SpanSource};
@@ -87,6 +89,9 @@ pub struct FrameRecord {
     pub coap: Option<CoapRecord>,
     /// All findings of this frame, spans absolute in their data source.
     pub findings: Vec<Finding>,
+    /// Findings about earlier frames learned at this one (e.g. a reassembly dropped when its
+    /// time ran out): (frame number, finding).
+    pub earlier_findings: Vec<(u64, Finding)>,
 }
 
 impl FrameRecord {
@@ -183,7 +188,10 @@ impl Analyzer {
         self.stats.last_ts = Some(frame.ts);
 
         let decoded = self.net.decode(frame.link_type, &frame.data, frame.number, frame.ts);
-        let Decoded { layers, reassembled_layers, datagram, mut findings } = decoded;
+        let Decoded { layers, reassembled_layers, datagram, mut findings, earlier_findings } = decoded;
+        for (_, f) in &earlier_findings {
+            *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
+        }
         let mut record = FrameRecord {
             number: frame.number,
             ts: frame.ts,
@@ -199,6 +207,7 @@ impl Analyzer {
             dst: None,
             coap: None,
             findings: Vec::new(),
+            earlier_findings,
         };
 
         if let Some(dg) = datagram {
@@ -328,17 +337,28 @@ pub fn info(record: &FrameRecord) -> String {
         let _ = write!(s, " [retransmission of #{f}]");
     }
     if let Some(f) = x.acknowledges {
-        let _ = write!(s, " [ack of #{f}]");
+        let verb = if x.role == Role::Reset { "reset of" } else { "ack of" };
+        let _ = write!(s, " [{verb} #{f}]");
     }
-    if let Some(f) = x.request_frame {
-        match x.response_time {
+    match (&x.observe, x.request_frame) {
+        (Some(ObserveInfo::Notification { registration_frame, index, .. }), _) if *index > 1 => {
+            let _ = write!(s, " [notification {index} of #{registration_frame}]");
+        }
+        (Some(ObserveInfo::Ends { registration_frame }), _) => {
+            let _ = write!(s, " [ends observation #{registration_frame}]");
+        }
+        (_, Some(f)) => match x.response_time {
             Some(rt) => {
                 let _ = write!(s, " [response to #{f}, {rt}s]");
             }
             None => {
                 let _ = write!(s, " [response to #{f}]");
             }
-        }
+        },
+        _ => {}
+    }
+    if let Some(done) = x.block.as_ref().and_then(|b| b.completed.as_ref()) {
+        let _ = write!(s, " [body complete: {} bytes in {} blocks]", done.total_len, done.frames.len());
     }
     if x.role == Role::Ping {
         s.push_str(" [ping]");

@@ -233,8 +233,8 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
     match &l.info {
         LayerInfo::Ethernet { dst, src, ethertype } => {
             Node::text(format!("Ethernet II, Src: {src}, Dst: {dst}")).at(span).with(vec![
-                f(format!("Destination: {dst}"), "eth.dst", FieldValue::Bytes(dst.0.clone())),
-                f(format!("Source: {src}"), "eth.src", FieldValue::Bytes(src.0.clone())),
+                f(format!("Destination: {dst}"), "eth.dst", FieldValue::Bytes(dst.as_bytes().to_vec())),
+                f(format!("Source: {src}"), "eth.src", FieldValue::Bytes(src.as_bytes().to_vec())),
                 f(format!("Type: {ethertype:#06x}"), "eth.type", FieldValue::Uint((*ethertype).into())),
             ])
         }
@@ -261,7 +261,7 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
                     "sll.hatype",
                     FieldValue::Uint((*arphrd).into()),
                 ),
-                f(format!("Source: {addr}"), "sll.src", FieldValue::Bytes(addr.0.clone())),
+                f(format!("Source: {addr}"), "sll.src", FieldValue::Bytes(addr.as_bytes().to_vec())),
                 f(format!("Protocol: {protocol:#06x}"), "sll.etype", FieldValue::Uint((*protocol).into())),
             ]);
             if let Some(i) = ifindex {
@@ -272,7 +272,17 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
         LayerInfo::Loopback { family } => Node::text(format!("Null/Loopback, Family: {family}"))
             .at(span)
             .with(vec![f(format!("Family: {family}"), "null.family", FieldValue::Uint((*family).into()))]),
-        LayerInfo::Ieee802154 { frame_type, seq, dst_pan, dst, src_pan, src, security, fcs } => {
+        LayerInfo::Ieee802154 {
+            frame_type,
+            frame_version,
+            seq,
+            dst_pan,
+            dst,
+            src_pan,
+            src,
+            security,
+            fcs,
+        } => {
             let mut n = Node::text(format!(
                 "IEEE 802.15.4, Src: {}, Dst: {}",
                 src.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
@@ -283,6 +293,11 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
                 format!("Frame Type: {frame_type}"),
                 "wpan.frame_type",
                 FieldValue::Uint((*frame_type).into()),
+            ));
+            n.push(f(
+                format!("Frame Version: {frame_version}"),
+                "wpan.version",
+                FieldValue::Uint((*frame_version).into()),
             ));
             if let Some(s) = seq {
                 n.push(f(format!("Sequence Number: {s}"), "wpan.seq_no", FieldValue::Uint((*s).into())));
@@ -295,13 +310,13 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
                 ));
             }
             if let Some(a) = dst {
-                n.push(f(format!("Destination: {a}"), "wpan.dst", FieldValue::Bytes(a.0.clone())));
+                n.push(f(format!("Destination: {a}"), "wpan.dst", FieldValue::Bytes(a.as_bytes().to_vec())));
             }
             if let Some(p) = src_pan {
                 n.push(f(format!("Source PAN: {p:#06x}"), "wpan.src_pan", FieldValue::Uint((*p).into())));
             }
             if let Some(a) = src {
-                n.push(f(format!("Source: {a}"), "wpan.src", FieldValue::Bytes(a.0.clone())));
+                n.push(f(format!("Source: {a}"), "wpan.src", FieldValue::Bytes(a.as_bytes().to_vec())));
             }
             n.push(f(format!("Security Enabled: {security}"), "wpan.security", FieldValue::Bool(*security)));
             if let Some(ok) = fcs {
@@ -485,6 +500,31 @@ fn sixlowpan_node(h: &SixlowpanHeader) -> Node {
             n
         }
         SixlowpanHeader::Ipv6Uncompressed => Node::text("6LoWPAN, uncompressed IPv6"),
+        SixlowpanHeader::Mesh { hops_left, originator, final_dst } => {
+            Node::text(format!("6LoWPAN Mesh Header, {originator} -> {final_dst}")).with(vec![
+                f(
+                    format!("Hops left: {hops_left}"),
+                    "6lowpan.mesh.hops",
+                    FieldValue::Uint((*hops_left).into()),
+                ),
+                f(
+                    format!("Originator: {originator}"),
+                    "6lowpan.mesh.orig",
+                    FieldValue::Bytes(originator.as_bytes().to_vec()),
+                ),
+                f(
+                    format!("Final destination: {final_dst}"),
+                    "6lowpan.mesh.final_dst",
+                    FieldValue::Bytes(final_dst.as_bytes().to_vec()),
+                ),
+            ])
+        }
+        SixlowpanHeader::Broadcast { seq } => Node::text(format!("6LoWPAN Broadcast Header, sequence {seq}"))
+            .with(vec![f(
+                format!("Sequence number: {seq}"),
+                "6lowpan.bcast.seq",
+                FieldValue::Uint((*seq).into()),
+            )]),
     }
 }
 
@@ -713,6 +753,10 @@ pub fn sixlowpan_summary(h: &SixlowpanHeader) -> String {
         }
         SixlowpanHeader::Iphc { src, dst, .. } => format!("6LoWPAN IPHC {src} -> {dst}"),
         SixlowpanHeader::Ipv6Uncompressed => "6LoWPAN IPv6".to_string(),
+        SixlowpanHeader::Mesh { originator, final_dst, .. } => {
+            format!("6LoWPAN Mesh {originator} -> {final_dst}")
+        }
+        SixlowpanHeader::Broadcast { seq } => format!("6LoWPAN Broadcast seq {seq}"),
     }
 }
 
