@@ -4,10 +4,12 @@
 use analyzer_core::analysis::{self, CoapDetection, FrameRecord, Stats};
 use analyzer_core::capture::CaptureFormat;
 use analyzer_core::coap::exchange::{BlockKind, ExchangeInfo, ObserveInfo, Role};
+use analyzer_core::coap::message::Message;
 use analyzer_core::coap::options::{OptionValue, option_def};
 use analyzer_core::dissect::{self, FieldValue, Node};
 use analyzer_core::finding::{Finding, Span};
 use analyzer_core::hex;
+use analyzer_core::oscore::engine::{EchoRecovery, NonceSource, OscoreRecord};
 use serde::Serialize;
 use std::io::{self, Write};
 use std::path::Path;
@@ -25,6 +27,7 @@ struct FrameJson<'a> {
     src: Option<String>,
     dst: Option<String>,
     coap: Option<CoapJson<'a>>,
+    oscore: Option<OscoreJson<'a>>,
     findings: Vec<FindingJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tree: Option<Vec<NodeJson<'a>>>,
@@ -46,6 +49,67 @@ struct CoapJson<'a> {
     complete: bool,
     detection: &'static str,
     exchange: ExchangeJson<'a>,
+}
+
+#[derive(Serialize)]
+struct OscoreJson<'a> {
+    /// hex, or null when the option has no kid
+    kid: Option<String>,
+    piv: Option<String>,
+    kid_context: Option<String>,
+    /// The flag bytes, hex (1 byte, or more with KUDOS extension flags).
+    flags: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kudos: Option<KudosJson>,
+    status: &'static str,
+    /// `{ "name", "generation", "sender" }` of the context that opened it.
+    context: Option<ContextJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_frame: Option<u64>,
+    /// AAD inputs (the request's kid and Partial IV), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_kid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_piv: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<String>,
+    /// "own_piv" or "request_nonce"
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce_source: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    echo_recovery: Option<&'static str>,
+    inner: Option<InnerJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct KudosJson {
+    x: u8,
+    /// "divergent" (z=0) or "convergent" (z=1)
+    z: &'static str,
+    b: bool,
+    p: bool,
+    m: u8,
+    reserved: bool,
+    nonce: String,
+}
+
+#[derive(Serialize)]
+struct ContextJson<'a> {
+    name: &'a str,
+    generation: &'a str,
+    sender: &'static str,
+}
+
+#[derive(Serialize)]
+struct InnerJson<'a> {
+    code: String,
+    options: Vec<OptionJson>,
+    payload_len: usize,
+    payload: String,
+    uri: String,
+    complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block: Option<BlockJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -163,6 +227,69 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
     }
 }
 
+fn options_json(m: &Message) -> Vec<OptionJson> {
+    m.options
+        .iter()
+        .map(|o| {
+            let v = m.option_value(o);
+            OptionJson {
+                number: o.number,
+                name: option_def(o.number)
+                    .map(|d| d.name.to_string())
+                    .unwrap_or_else(|| format!("Unknown ({})", o.number)),
+                value: OptionValue::decode(o.number, v).to_string(),
+                raw: hex::encode(v),
+            }
+        })
+        .collect()
+}
+
+fn oscore_json(o: &OscoreRecord) -> OscoreJson<'_> {
+    let opt = o.opt();
+    OscoreJson {
+        kid: opt.and_then(|p| p.kid_value()).map(hex::encode),
+        piv: opt.and_then(|p| p.piv_value()).map(hex::encode),
+        kid_context: opt.and_then(|p| p.kid_context_value()).map(hex::encode),
+        flags: opt.map(|p| hex::encode(p.flag_bytes())),
+        kudos: opt.and_then(|p| p.kudos()).map(|k| KudosJson {
+            x: k.x,
+            z: if k.convergent() { "convergent" } else { "divergent" },
+            b: k.preserve_observations(),
+            p: k.no_fs(),
+            m: k.m(),
+            reserved: k.reserved_bit(),
+            nonce: hex::encode(&k.nonce.value),
+        }),
+        status: o.status.as_str(),
+        context: o.context.as_ref().map(|c| ContextJson {
+            name: &c.name,
+            generation: &c.label,
+            sender: c.sender_name,
+        }),
+        request_frame: o.request_frame,
+        request_kid: o.request_kid.as_deref().map(hex::encode),
+        request_piv: o.request_piv.as_deref().map(hex::encode),
+        nonce: o.nonce.as_deref().map(hex::encode),
+        nonce_source: o.nonce_source.map(|n| match n {
+            NonceSource::OwnPiv => "own_piv",
+            NonceSource::RequestNonce => "request_nonce",
+        }),
+        echo_recovery: o.echo_recovery.map(|e| match e {
+            EchoRecovery::Challenge => "challenge",
+            EchoRecovery::Response => "response",
+        }),
+        inner: o.inner.as_ref().map(|m| InnerJson {
+            code: analysis::code_label(m.code),
+            options: options_json(m),
+            payload_len: m.payload.len(),
+            payload: hex::encode(m.payload()),
+            uri: analysis::uri_of(m),
+            complete: m.complete,
+            block: o.inner_exchange.as_ref().and_then(|x| exchange_json(x).block),
+        }),
+    }
+}
+
 fn exchange_json(x: &ExchangeInfo) -> ExchangeJson<'_> {
     let role = match x.role {
         Role::Request => "request",
@@ -225,21 +352,7 @@ pub fn write_frame(out: &mut impl Write, r: &FrameRecord, with_tree: bool) -> io
             code_num: format!("{}.{:02}", m.code.class(), m.code.detail()),
             mid: m.mid,
             token: hex::encode(m.token()),
-            options: m
-                .options
-                .iter()
-                .map(|o| {
-                    let v = m.option_value(o);
-                    OptionJson {
-                        number: o.number,
-                        name: option_def(o.number)
-                            .map(|d| d.name.to_string())
-                            .unwrap_or_else(|| format!("Unknown ({})", o.number)),
-                        value: OptionValue::decode(o.number, v).to_string(),
-                        raw: hex::encode(v),
-                    }
-                })
-                .collect(),
+            options: options_json(m),
             payload_len: m.payload.len(),
             payload: hex::encode(m.payload()),
             uri: analysis::uri_of(m),
@@ -261,6 +374,7 @@ pub fn write_frame(out: &mut impl Write, r: &FrameRecord, with_tree: bool) -> io
         protocol: r.protocol(),
         src: r.src.map(|e| e.to_string()),
         dst: r.dst.map(|e| e.to_string()),
+        oscore: r.coap.as_ref().and_then(|c| c.oscore.as_ref()).map(oscore_json),
         coap,
         findings: r.findings.iter().map(finding_json).collect(),
         tree: tree.as_ref().map(|t| t.roots.iter().map(node_json).collect()),
@@ -293,6 +407,8 @@ struct StatsJson<'a> {
     notifications: u64,
     block_transfers_completed: u64,
     block_transfers_incomplete: u64,
+    oscore_protected: u64,
+    oscore_by_status: &'a std::collections::BTreeMap<&'static str, u64>,
     findings: Vec<FindingCountJson>,
 }
 
@@ -343,6 +459,8 @@ pub fn write_stats(out: &mut impl Write, path: &Path, format: CaptureFormat, s: 
         notifications: s.exchanges.notifications,
         block_transfers_completed: s.exchanges.block_transfers_completed,
         block_transfers_incomplete: s.exchanges.block_transfers_incomplete,
+        oscore_protected: s.oscore.protected,
+        oscore_by_status: &s.oscore.by_status,
         findings,
     };
     serde_json::to_writer(&mut *out, &obj)?;

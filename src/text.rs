@@ -108,6 +108,8 @@ pub fn write_stats(out: &mut impl Write, path: &Path, format: CaptureFormat, s: 
         "Block transfers:    {} completed, {} incomplete",
         x.block_transfers_completed, x.block_transfers_incomplete
     )?;
+    let by_status: Vec<String> = s.oscore.by_status.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    writeln!(out, "OSCORE messages:    {} protected ({})", s.oscore.protected, join(by_status))?;
     let total: u64 = s.findings.values().sum();
     writeln!(out, "Findings:           {total}")?;
     // Most severe first, then by kind.

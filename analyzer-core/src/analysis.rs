@@ -153,6 +153,8 @@ pub struct Analyzer {
     config: AnalyzerConfig,
     net: NetDecoder,
     exchanges: ExchangeTracker,
+    /// Follows decrypted inner messages (inner Block-wise transfers, inner Observe).
+    inner_exchanges: ExchangeTracker,
     engine: Engine,
     stats: Stats,
 }
@@ -167,8 +169,9 @@ impl Analyzer {
     pub fn with_contexts(config: AnalyzerConfig, store: ContextStore) -> Self {
         let net = NetDecoder::new(config.net.clone());
         let exchanges = ExchangeTracker::new(config.exchange.clone());
+        let inner_exchanges = ExchangeTracker::new(config.exchange.clone());
         let engine = Engine::new(config.oscore.clone(), store);
-        Analyzer { config, net, exchanges, engine, stats: Stats::default() }
+        Analyzer { config, net, exchanges, inner_exchanges, engine, stats: Stats::default() }
     }
 
     /// The OSCORE engine (contexts, their usage and lineage).
@@ -242,13 +245,18 @@ impl Analyzer {
                 let exchange = self.exchanges.observe(&meta, &message);
                 relocate_into(&mut findings, &message.findings, offset, source);
                 relocate_into(&mut findings, &exchange.findings, offset, source);
-                let oscore = self.engine.process(MessageInput {
+                let mut oscore = self.engine.process(MessageInput {
                     meta: &meta,
                     message: &message,
                     exchange: &exchange,
                     missing_bytes,
                 });
-                if let Some(o) = &oscore {
+                if let Some(o) = &mut oscore {
+                    if let Some(inner) = &o.inner {
+                        let reframed = reframe_inner(&message, inner);
+                        let info = self.inner_exchanges.observe(&meta, &reframed);
+                        o.inner_exchange = Some(info);
+                    }
                     relocate_into(&mut findings, &o.findings, offset, source);
                 }
                 self.count_coap(&message, &exchange, detection);
@@ -308,6 +316,28 @@ fn relocate_into(out: &mut Vec<Finding>, found: &[Finding], offset: usize, sourc
             f.span.map(|s| if s.source() == SpanSource::Decrypted { s } else { s.relocate(offset, source) });
         f
     }));
+}
+
+/// The inner message of an OSCORE message as a CoAP message of its own: the outer header
+/// (type, MID, token) with the inner code, options and payload, plus the outer Observe (it is
+/// class E and U), so the exchange tracker can follow inner Block-wise transfers.
+fn reframe_inner(outer: &Message, inner: &Message) -> Message {
+    let mut options: Vec<(u16, Vec<u8>)> =
+        inner.options.iter().map(|o| (o.number, inner.option_value(o).to_vec())).collect();
+    if inner.find_option(6).is_none()
+        && let Some(obs) = outer.first_option(6)
+    {
+        options.push((6, obs.to_vec()));
+    }
+    let repr = crate::coap::message::MessageRepr {
+        mtype: Some(outer.mtype),
+        code: inner.code.0,
+        mid: outer.mid,
+        token: outer.token().to_vec(),
+        options,
+        payload: inner.payload().to_vec(),
+    };
+    Message::parse(&repr.emit())
 }
 
 /// Bytes of the UDP payload the capture did not keep (UDP length says more than was captured).
@@ -457,6 +487,11 @@ pub fn oscore_summary(o: &OscoreRecord) -> String {
     }
     if let Some(c) = &o.context {
         let _ = write!(s, " {{{} {}}}", c.name, c.label);
+    }
+    if let Some(done) =
+        o.inner_exchange.as_ref().and_then(|x| x.block.as_ref()).and_then(|b| b.completed.as_ref())
+    {
+        let _ = write!(s, " [inner body complete: {} bytes in {} blocks]", done.total_len, done.frames.len());
     }
     match o.echo_recovery {
         Some(EchoRecovery::Challenge) => s.push_str(" [B.1.2 Echo challenge]"),

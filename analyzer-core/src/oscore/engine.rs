@@ -151,6 +151,9 @@ pub struct OscoreRecord {
     pub plaintext: Option<Vec<u8>>,
     /// The inner message parsed from the plaintext.
     pub inner: Option<Message>,
+    /// What the inner exchange tracker learned (inner Block-wise bodies, inner Observe),
+    /// filled in by the analysis driver.
+    pub inner_exchange: Option<ExchangeInfo>,
     pub echo_recovery: Option<EchoRecovery>,
     /// Candidate contexts tried, in order, with whether each verified.
     pub tried: Vec<(String, bool)>,
@@ -172,6 +175,7 @@ impl OscoreRecord {
             nonce_source: None,
             plaintext: None,
             inner: None,
+            inner_exchange: None,
             echo_recovery: None,
             tried: Vec::new(),
             findings: Vec::new(),
