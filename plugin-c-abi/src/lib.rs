@@ -1,0 +1,1 @@
+//! Wireshark plugin (stub).
