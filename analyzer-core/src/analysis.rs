@@ -9,7 +9,7 @@ use crate::coap::COAP_PORT;
 use crate::coap::exchange::{
     ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, ObserveInfo, Role,
 };
-use crate::coap::message::{Message, looks_like_coap};
+use crate::coap::message::{Message, ParseOptions, looks_like_coap};
 use crate::coap::options::BlockValue;
 use crate::finding::{Finding, Severity, SpanSource};
 use crate::net::{Decoded, Endpoint, Layer, LayerInfo, NetConfig, NetDecoder};
@@ -240,7 +240,13 @@ impl Analyzer {
             if let Some(detection) = detection {
                 let missing_bytes =
                     if frame.is_truncated() { missing_udp_bytes(&record, dg.payload.len()) } else { 0 };
-                let message = Message::parse(&dg.payload);
+                // UDP delimits the message: unless the capture cut it, running out of bytes is
+                // the sender's fault (malformed), not the capture's (truncated).
+                let opts = ParseOptions {
+                    known_complete: missing_bytes == 0 && !frame.is_truncated(),
+                    ..Default::default()
+                };
+                let message = Message::parse_with(&dg.payload, opts);
                 let meta = MsgMeta { frame: frame.number, ts: frame.ts, src: dg.src, dst: dg.dst };
                 let exchange = self.exchanges.observe(&meta, &message);
                 relocate_into(&mut findings, &message.findings, offset, source);
