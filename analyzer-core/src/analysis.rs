@@ -15,7 +15,9 @@ use crate::finding::{Finding, Severity, SpanSource};
 use crate::net::{Decoded, Endpoint, Layer, LayerInfo, NetConfig, NetDecoder};
 use crate::oscore::engine::{Engine, EngineConfig, EngineStats, MessageInput, OscoreRecord};
 use crate::oscore::store::ContextStore;
+use crate::procedures::kudos::{self, KudosObserver, Observation};
 use crate::time::{Nanos, Timestamp};
+use crate::timeline::{FrameEvent, Lane, Timeline};
 use std::collections::BTreeMap;
 
 /// Analysis settings.
@@ -92,6 +94,9 @@ pub struct FrameRecord {
     /// Findings about earlier frames learned at this one (e.g. a reassembly dropped when its
     /// time ran out): (frame number, finding).
     pub earlier_findings: Vec<(u64, Finding)>,
+    /// Key-management events this frame caused (KUDOS execution started, context derived,
+    /// key confirmation...).
+    pub events: Vec<FrameEvent>,
 }
 
 impl FrameRecord {
@@ -156,6 +161,8 @@ pub struct Analyzer {
     /// Follows decrypted inner messages (inner Block-wise transfers, inner Observe).
     inner_exchanges: ExchangeTracker,
     engine: Engine,
+    kudos: KudosObserver,
+    timeline: Timeline,
     stats: Stats,
 }
 
@@ -171,12 +178,26 @@ impl Analyzer {
         let exchanges = ExchangeTracker::new(config.exchange.clone());
         let inner_exchanges = ExchangeTracker::new(config.exchange.clone());
         let engine = Engine::new(config.oscore.clone(), store);
-        Analyzer { config, net, exchanges, inner_exchanges, engine, stats: Stats::default() }
+        Analyzer {
+            config,
+            net,
+            exchanges,
+            inner_exchanges,
+            engine,
+            kudos: KudosObserver::new(),
+            timeline: Timeline::default(),
+            stats: Stats::default(),
+        }
     }
 
     /// The OSCORE engine (contexts, their usage and lineage).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The timeline so far (complete after [`Analyzer::finish`]).
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     pub fn config(&self) -> &AnalyzerConfig {
@@ -211,6 +232,7 @@ impl Analyzer {
             coap: None,
             findings: Vec::new(),
             earlier_findings,
+            events: Vec::new(),
         };
 
         if let Some(dg) = datagram {
@@ -264,6 +286,7 @@ impl Analyzer {
                         o.inner_exchange = Some(info);
                     }
                     relocate_into(&mut findings, &o.findings, offset, source);
+                    self.procedures(&meta, &message, o, &mut record.events, &mut findings);
                 }
                 self.count_coap(&message, &exchange, detection);
                 record.coap = Some(CoapRecord { message, source, offset, detection, exchange, oscore });
@@ -281,13 +304,59 @@ impl Analyzer {
     /// attached to the frames they concern, and the final statistics.
     /// The analyzer stays usable for inspection (e.g. [`Analyzer::engine`]) afterwards.
     pub fn finish(&mut self) -> (Vec<(u64, Finding)>, Stats) {
-        let late = self.net.finish();
+        let mut late = self.net.finish();
+        late.extend(self.kudos.finish(&mut self.timeline.lanes));
         for (_, f) in &late {
             *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
         }
         self.stats.exchanges = self.exchanges.finish();
         self.stats.oscore = self.engine.stats().clone();
         (late, self.stats.clone())
+    }
+
+    /// Feeds an OSCORE message to the timeline and the procedure observers.
+    fn procedures(
+        &mut self,
+        meta: &MsgMeta,
+        message: &Message,
+        o: &OscoreRecord,
+        events: &mut Vec<FrameEvent>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let Some(ctx) = &o.context else {
+            findings.extend(kudos::unopened_findings(o));
+            return;
+        };
+        let store = self.engine.store();
+        let lane = self.timeline.lanes.entry(ctx.root).or_insert_with(|| {
+            let root = store.get(ctx.root);
+            Lane::new(
+                ctx.root,
+                root.map(|r| r.name.clone()).unwrap_or_default(),
+                root.map_or(["A", "B"], |r| [r.slot_names.a, r.slot_names.b]),
+            )
+        });
+        let sender_id = store.get(ctx.id).map(|c| c.sender_id(ctx.sender));
+        lane.saw(
+            ctx.id, &ctx.name, &ctx.label, ctx.kind, meta.frame, meta.ts, ctx.sender, meta.src, sender_id,
+        );
+        let summary = o.inner.as_ref().map_or_else(String::new, |i| {
+            let uri = uri_of(i);
+            if uri.is_empty() { code_label(i.code) } else { format!("{} {uri}", code_label(i.code)) }
+        });
+        let obs = Observation {
+            frame: meta.frame,
+            ts: meta.ts,
+            is_request: message.code.is_request(),
+            record: o,
+            summary: &summary,
+        };
+        let out = self.kudos.observe(lane, &obs);
+        for ctx in out.retired {
+            self.engine.retire(ctx, meta.frame);
+        }
+        events.extend(out.events);
+        findings.extend(out.findings);
     }
 
     fn is_coap_port(&self, port: u16) -> bool {
@@ -456,7 +525,11 @@ pub fn oscore_summary(o: &OscoreRecord) -> String {
     let mut fields = Vec::new();
     if let Some(opt) = o.opt() {
         if let Some(k) = opt.kid_value() {
-            fields.push(format!("kid={}", crate::hex::encode(k)));
+            fields.push(if k.is_empty() {
+                "kid=(empty)".into()
+            } else {
+                format!("kid={}", crate::hex::encode(k))
+            });
         }
         if let Some(kc) = opt.kid_context_value() {
             fields.push(format!("kidctx={}", crate::hex::encode(kc)));
@@ -492,7 +565,11 @@ pub fn oscore_summary(o: &OscoreRecord) -> String {
         }
     }
     if let Some(c) = &o.context {
-        let _ = write!(s, " {{{} {}}}", c.name, c.label);
+        if c.name.ends_with(c.label.as_str()) {
+            let _ = write!(s, " {{{}}}", c.name);
+        } else {
+            let _ = write!(s, " {{{} {}}}", c.name, c.label);
+        }
     }
     if let Some(done) =
         o.inner_exchange.as_ref().and_then(|x| x.block.as_ref()).and_then(|b| b.completed.as_ref())

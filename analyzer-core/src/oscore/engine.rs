@@ -146,8 +146,10 @@ pub struct KudosRecord {
     pub nonce: Vec<u8>,
     /// The context derivation input this message gives (X || N).
     pub input: Vec<u8>,
-    /// The context it was derived from (CTX_OLD or CTX_BOOTSTRAP), when it opened.
+    /// The context it was derived from (CTX_OLD or CTX_BOOTSTRAP), when it opened, and its
+    /// generation label.
     pub base: Option<CtxId>,
+    pub base_label: Option<String>,
     /// The other peer's input combined into CTX_NEW (convergent messages) and its frame.
     pub partner: Option<(Vec<u8>, u64)>,
     /// The own input that entered updateCtx (differs from `input` only in the x byte when the
@@ -398,6 +400,16 @@ impl Engine {
 
     pub fn store(&self) -> &ContextStore {
         &self.store
+    }
+
+    /// Marks a context as no longer current (after a completed key update), from `frame` on.
+    /// It is still tried, after newer generations, for late messages (retention).
+    pub fn retire(&mut self, ctx: CtxId, frame: u64) {
+        if let Some(c) = self.store.get_mut(ctx)
+            && c.retired_at.is_none()
+        {
+            c.retired_at = Some(frame);
+        }
     }
 
     pub fn stats(&self) -> &EngineStats {
@@ -1015,6 +1027,10 @@ impl Engine {
                 nonce: k.nonce.value.clone(),
                 input: k.input(),
                 base: kudos_use.as_ref().map(|u| u.cand.base),
+                base_label: kudos_use
+                    .as_ref()
+                    .and_then(|u| self.store.get(u.cand.base))
+                    .map(|b| b.label.clone()),
                 partner: kudos_use.as_ref().and_then(|u| u.cand.other.clone()),
                 own_input_used: kudos_use.as_ref().map(|u| u.cand.own.clone()),
                 encoding: kudos_use.as_ref().map(|u| u.cand.encoding),
