@@ -50,6 +50,8 @@ fn regenerated_samples_are_byte_identical_to_committed() {
     let generated = tree(&out);
     let mut committed = tree(&samples_dir());
     committed.remove("README.md");
+    // samples/real/ holds captures of real peers, not simulator output.
+    committed.retain(|name, _| !name.starts_with("real/"));
     let gen_names: Vec<&String> = generated.keys().collect();
     let com_names: Vec<&String> = committed.keys().collect();
     assert_eq!(
