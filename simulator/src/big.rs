@@ -76,7 +76,7 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
     let iface = w.interface(crate::link::linktype::ETHERNET as u16, 262_144, Some(6), Some("eth0"));
     let mut now = START_NS;
     let mut written = 0u64;
-    let mut bytes = w.len() as u64;
+    let mut bytes = 0u64;
     let mut coap_len = (usize::MAX, 0usize);
     let mut filler = [0u8; 96];
     let mut emit =

@@ -424,7 +424,7 @@ fn oscore_algorithms() -> SampleFile {
 
         let seg = name.clone();
         let r = req(&mut o.s, c, Con, code::GET, &format!("/alg/{seg}"));
-        let (_, rs) = o.request(c, sv, ctx, &r, "GET");
+        let (_, rs) = o.request(c, sv, ctx, &r, "");
         o.s.jitter_us(400, 1500);
         let a = piggy(&r, code::CONTENT)
             .opt_uint(opt::CONTENT_FORMAT, cf::TEXT_PLAIN)
@@ -602,7 +602,12 @@ fn oscore_multi_context() -> SampleFile {
         if num > 0 {
             r = r.opt(opt::BLOCK2, block(num, false, 3));
         }
-        let (_, rs) = o.request(cb, s1, tb, &r, &format!("inner Block2 {num}/0/128 request"));
+        let what = if num == 0 {
+            "inner Block2 transfer: first request, no Block2".to_string()
+        } else {
+            format!("inner Block2 {num}/0/128 request")
+        };
+        let (_, rs) = o.request(cb, s1, tb, &r, &what);
         o.s.jitter_us(500, 1500);
         let start = num as usize * 128;
         let end = (start + 128).min(body.len());
