@@ -742,3 +742,44 @@ fn tshark_decrypts_the_aes_ccm_16_64_128_captures() {
     assert!(decrypted > 70, "{decrypted} frames decrypted by tshark");
     assert!(errs.is_empty(), "tshark disagrees:\n{}", errs.join("\n"));
 }
+
+// ---- 4. the big capture ------------------------------------------------------------------
+
+#[test]
+fn big_capture_decrypts_entirely() {
+    let dir = temp_dir("big");
+    let out = dir.join("big.pcapng");
+    let o = Command::new(env!("CARGO_BIN_EXE_kudoscope-sim"))
+        .args(["big", "--messages", "999", "--clients", "3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with("999 messages, 999 frames"), "{text}");
+    assert!(dir.join("big.pcapng.keys.toml").exists());
+    let json = run_kudoscope(&["--format", "json"], &out);
+    let mut n = 0;
+    let mut contexts = BTreeMap::new();
+    for l in json.lines() {
+        let j: Value = serde_json::from_str(l).unwrap();
+        assert_eq!(j["oscore"]["status"], "decrypted", "{l}");
+        assert_eq!(j["findings"].as_array().unwrap().len(), 0, "{l}");
+        let len = j["coap"]["payload_len"].as_u64().unwrap();
+        assert!(len > 8, "{l}");
+        *contexts.entry(j["oscore"]["context"]["name"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        n += 1;
+    }
+    assert_eq!(n, 999);
+    assert_eq!(contexts.keys().collect::<Vec<_>>(), ["client-1", "client-2", "client-3"]);
+    // Missing or bad arguments are refused.
+    for args in [
+        &["big", "--out", "x"][..],
+        &["big", "--messages", "ten", "--out", "x"],
+        &["big", "--kudos-every", "5"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_kudoscope-sim")).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

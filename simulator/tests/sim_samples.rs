@@ -79,7 +79,9 @@ fn help_describes_subcommands() {
     let o = Command::new(env!("CARGO_BIN_EXE_kudoscope-sim")).arg("--help").output().unwrap();
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
-    for needle in ["samples [--out DIR]", "list [FILE...]", "2026-01-01T00:00:00Z"] {
+    for needle in
+        ["samples [--out DIR]", "list [FILE...]", "big --messages N --out FILE", "2026-01-01T00:00:00Z"]
+    {
         assert!(text.contains(needle), "--help lacks {needle:?}:\n{text}");
     }
     let o = Command::new(env!("CARGO_BIN_EXE_kudoscope-sim")).arg("bogus").output().unwrap();
