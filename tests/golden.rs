@@ -66,6 +66,23 @@ fn cases() -> Vec<(String, Vec<String>)> {
         "real/d01.verbose.txt".into(),
         &["-V", "samples/real/d01_aiocoap_aiocoap/d01_aiocoap_aiocoap.pcapng"],
     );
+    // Synthetic OSCORE samples (keys next to each capture): every AEAD, several contexts, the
+    // audit findings (nonce reuse, replay, failures, key-usage limits).
+    for s in [
+        "oscore-algorithms",
+        "oscore-multi-context",
+        "oscore-nonce-reuse",
+        "oscore-replay",
+        "oscore-failures",
+        "oscore-key-limits",
+    ] {
+        let path = format!("samples/{s}.pcapng");
+        add(format!("oscore/{s}.txt"), &[&path]);
+        add(format!("oscore/{s}.jsonl"), &["--format", "json", &path]);
+        add(format!("oscore/{s}.stats.txt"), &["stats", &path]);
+        add(format!("oscore/{s}.keys.txt"), &["keys", "list", &path]);
+    }
+    add("oscore/oscore-failures.verbose.txt".into(), &["-V", "samples/oscore-failures.pcapng"]);
     cases
 }
 

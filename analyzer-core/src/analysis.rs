@@ -12,7 +12,7 @@ use crate::coap::exchange::{
 use crate::coap::message::{Message, ParseOptions, looks_like_coap};
 use crate::coap::options::BlockValue;
 use crate::finding::{Finding, Severity, SpanSource};
-use crate::net::{Decoded, Endpoint, Layer, LayerInfo, NetConfig, NetDecoder};
+use crate::net::{Decoded, Endpoint, Layer, NetConfig, NetDecoder};
 use crate::oscore::engine::{Engine, EngineConfig, EngineStats, MessageInput, OscoreRecord};
 use crate::oscore::store::ContextStore;
 use crate::procedures::kudos::{self, KudosObserver, Observation};
@@ -260,14 +260,10 @@ impl Analyzer {
                 None
             };
             if let Some(detection) = detection {
-                let missing_bytes =
-                    if frame.is_truncated() { missing_udp_bytes(&record, dg.payload.len()) } else { 0 };
+                let missing_bytes = dg.missing;
                 // UDP delimits the message: unless the capture cut it, running out of bytes is
                 // the sender's fault (malformed), not the capture's (truncated).
-                let opts = ParseOptions {
-                    known_complete: missing_bytes == 0 && !frame.is_truncated(),
-                    ..Default::default()
-                };
+                let opts = ParseOptions { known_complete: missing_bytes == 0, ..Default::default() };
                 let message = Message::parse_with(&dg.payload, opts);
                 let meta = MsgMeta { frame: frame.number, ts: frame.ts, src: dg.src, dst: dg.dst };
                 let exchange = self.exchanges.observe(&meta, &message);
@@ -413,15 +409,6 @@ fn reframe_inner(outer: &Message, inner: &Message) -> Message {
         payload: inner.payload().to_vec(),
     };
     Message::parse(&repr.emit())
-}
-
-/// Bytes of the UDP payload the capture did not keep (UDP length says more than was captured).
-fn missing_udp_bytes(record: &FrameRecord, captured: usize) -> usize {
-    let udp = record.reassembled_layers.iter().chain(record.layers.iter()).rev().find_map(|l| match l.info {
-        LayerInfo::Udp { length, .. } => Some(usize::from(length)),
-        _ => None,
-    });
-    udp.map_or(0, |len| len.saturating_sub(8).saturating_sub(captured))
 }
 
 /// A code as the summary shows it: methods by name, "2.05 Content", "0.00 Empty".

@@ -394,26 +394,7 @@ fn run_kudoscope(args: &[&str], file: &Path) -> String {
 /// Frames where kudoscope disagrees with what the scenario intended today:
 /// (capture, frame, what kudoscope reports instead: its status or "-" for no OSCORE record,
 /// and the reason, for the report to the lead).
-const KNOWN_DISAGREEMENTS: &[(&str, u64, &str, &str)] = &[
-    (
-        "oscore-failures.pcapng",
-        2,
-        "-",
-        "the net layer yields no UDP datagram when the capture cut its payload (udp.truncated), so the frame never reaches CoAP/OSCORE; the engine's tag_truncated path (missing_bytes) is unreachable",
-    ),
-    (
-        "oscore-failures.pcapng",
-        3,
-        "no_request",
-        "follows from frame 2: the request was never seen, so its response cannot be opened",
-    ),
-    (
-        "oscore-failures.pcapng",
-        9,
-        "-",
-        "an unprotected 4.02 answering a request whose OSCORE option is malformed (RFC 8613 §8.2 \"Failed to decode COSE\") is not linked: the engine only remembers requests whose option parsed",
-    ),
-];
+const KNOWN_DISAGREEMENTS: &[(&str, u64, &str, &str)] = &[];
 
 fn code_label_matches(label: &str, c: u8) -> bool {
     let name = code_name(c);

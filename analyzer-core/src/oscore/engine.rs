@@ -474,6 +474,7 @@ impl Engine {
         let malformed = parsed.problems.iter().any(|p| p.class() != ProblemClass::Note);
         r.option = Some(parsed);
         if malformed {
+            self.remember_unopened_request(input, &r);
             return r;
         }
         if m.payload.is_empty() && input.missing_bytes == 0 {
@@ -486,6 +487,7 @@ impl Engine {
                 )
                 .at(Span::frame(m.bytes.len()..m.bytes.len())),
             );
+            self.remember_unopened_request(input, &r);
             return r;
         }
         self.check_outer_options(m, &mut r);
@@ -511,6 +513,14 @@ impl Engine {
             }
         }
         r
+    }
+
+    fn remember_unopened_request(&mut self, input: MessageInput<'_>, r: &OscoreRecord) {
+        if input.message.code.is_request() {
+            let kid = r.opt().and_then(OscoreOption::kid_value).map(<[u8]>::to_vec).unwrap_or_default();
+            let piv = r.opt().and_then(OscoreOption::piv_value).map(<[u8]>::to_vec).unwrap_or_default();
+            self.remember_request(input, None, PeerSlot::A, kid, piv, None);
+        }
     }
 
     /// Class E options must not travel outside (RFC 8613 §4.1): Uri-Path, Content-Format...
@@ -549,6 +559,7 @@ impl Engine {
                     if opt.kid_value().is_none() { "kid" } else { "Partial IV" }
                 ),
             ));
+            self.remember_unopened_request(input, r);
             return;
         };
         r.request_kid = Some(kid.clone());
@@ -601,25 +612,43 @@ impl Engine {
                 r.echo_recovery = Some(EchoRecovery::Response);
             }
         }
-        let observe = matches!(input.exchange.observe, Some(ObserveInfo::Register));
+        let ctx = r.context.as_ref().map(|c| c.id);
+        self.remember_request(input, ctx, requester, kid, piv, entry_nonce);
+    }
+
+    /// Keeps what responses to this request need (context, kid, PIV, nonce). Also done for
+    /// requests that could not be decrypted or parsed, so that an unprotected OSCORE error
+    /// answering them is recognised.
+    fn remember_request(
+        &mut self,
+        input: MessageInput<'_>,
+        ctx: Option<CtxId>,
+        requester: PeerSlot,
+        kid: Vec<u8>,
+        piv: Vec<u8>,
+        nonce: Option<Vec<u8>>,
+    ) {
         // A retransmission keeps the first transmission's entry (responses point there).
-        if input.exchange.retransmission_of.is_none() {
-            self.requests.insert(
-                meta.frame,
-                RequestEntry {
-                    ctx: r.context.as_ref().map(|c| c.id),
-                    requester,
-                    kid,
-                    piv,
-                    nonce: entry_nonce,
-                    observe,
-                    last_used: meta.ts,
-                    pivless_response: None,
-                    echo: None,
-                    src: meta.src,
-                },
-            );
+        if input.exchange.retransmission_of.is_some() {
+            return;
         }
+        let meta = input.meta;
+        let observe = matches!(input.exchange.observe, Some(ObserveInfo::Register));
+        self.requests.insert(
+            meta.frame,
+            RequestEntry {
+                ctx,
+                requester,
+                kid,
+                piv,
+                nonce,
+                observe,
+                last_used: meta.ts,
+                pivless_response: None,
+                echo: None,
+                src: meta.src,
+            },
+        );
     }
 
     /// Contexts where some peer's Sender ID is `kid` (and the ID Context matches `kid context`
