@@ -20,6 +20,9 @@ use crate::time::{Nanos, Timestamp};
 use crate::timeline::{FrameEvent, Lane, Timeline};
 use std::collections::BTreeMap;
 
+/// Live exchanges the inner (decrypted) tracker keeps at most.
+const INNER_MAX_LIVE: usize = 4096;
+
 /// Analysis settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzerConfig {
@@ -176,7 +179,12 @@ impl Analyzer {
     pub fn with_contexts(config: AnalyzerConfig, store: ContextStore) -> Self {
         let net = NetDecoder::new(config.net.clone());
         let exchanges = ExchangeTracker::new(config.exchange.clone());
-        let inner_exchanges = ExchangeTracker::new(config.exchange.clone());
+        // Inner messages are followed for inner Block-wise bodies and Observe only (the outer
+        // tracker already handles retransmissions): a small live table is enough.
+        let inner_exchanges = ExchangeTracker::new(ExchangeConfig {
+            max_live: config.exchange.max_live.min(INNER_MAX_LIVE),
+            ..config.exchange.clone()
+        });
         let engine = Engine::new(config.oscore.clone(), store);
         Analyzer {
             config,

@@ -26,7 +26,7 @@ use crate::keys::PeerSlot;
 use crate::net::Endpoint;
 use crate::time::Timestamp;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
 
@@ -61,7 +61,7 @@ impl Default for EngineConfig {
             piv_history: 4096,
             request_lifetime_secs: 247,
             observation_lifetime_secs: 24 * 3600,
-            max_requests: 65536,
+            max_requests: 32768,
             limit_warn_percent: 75,
         }
     }
@@ -241,6 +241,8 @@ struct RequestEntry {
     /// A request that registered an observation (kept longer).
     observe: bool,
     last_used: Timestamp,
+    /// When it was (re)queued in `request_order`.
+    queued_at: Timestamp,
     /// First response without a PIV: (frame, ciphertext digest), for nonce-reuse checks.
     pivless_response: Option<(u64, u64)>,
     /// The Echo value challenged by a B.1.2 response to this request.
@@ -357,6 +359,9 @@ pub struct Engine {
     config: EngineConfig,
     store: ContextStore,
     requests: HashMap<u64, RequestEntry>,
+    /// Request frames in insertion order, for expiry and the cap (entries already removed
+    /// from `requests` are skipped lazily).
+    request_order: VecDeque<u64>,
     /// (sender endpoint, receiver endpoint, kid) -> context that last opened such a request.
     winners: HashMap<(Endpoint, Endpoint, Vec<u8>), CtxId>,
     /// (context, protecting slot) -> PIV history.
@@ -389,6 +394,7 @@ impl Engine {
             config,
             store,
             requests: HashMap::new(),
+            request_order: VecDeque::new(),
             winners: HashMap::new(),
             pivs: HashMap::new(),
             kudos_cache: HashMap::new(),
@@ -634,6 +640,11 @@ impl Engine {
         }
         let meta = input.meta;
         let observe = matches!(input.exchange.observe, Some(ObserveInfo::Register));
+        self.request_order.push_back(meta.frame);
+        while self.requests.len() >= self.config.max_requests.max(1) {
+            let Some(oldest) = self.request_order.pop_front() else { break };
+            self.requests.remove(&oldest);
+        }
         self.requests.insert(
             meta.frame,
             RequestEntry {
@@ -644,6 +655,7 @@ impl Engine {
                 nonce,
                 observe,
                 last_used: meta.ts,
+                queued_at: meta.ts,
                 pivless_response: None,
                 echo: None,
                 src: meta.src,
@@ -1286,6 +1298,11 @@ impl Engine {
     }
 
     /// Forgets requests past their lifetime (checked at most once per capture second).
+    ///
+    /// `request_order` is ordered by `queued_at`. An entry at the front that was used since it
+    /// was queued, or that registered an observation (longer lifetime), is queued again at the
+    /// back; otherwise, if it has not expired, no entry behind it has either (they were queued
+    /// later), so the scan stops: amortised O(1) per request.
     fn prune(&mut self, now: Timestamp) {
         if self.last_prune.is_some_and(|t| now.secs <= t.secs) {
             return;
@@ -1293,14 +1310,23 @@ impl Engine {
         self.last_prune = Some(now);
         let life = i128::from(self.config.request_lifetime_secs) * 1_000_000_000;
         let obs = i128::from(self.config.observation_lifetime_secs) * 1_000_000_000;
-        self.requests.retain(|_, e| now.nanos_since(e.last_used) <= if e.observe { obs } else { life });
-        if self.requests.len() > self.config.max_requests {
-            let mut by_age: Vec<(Timestamp, u64)> =
-                self.requests.iter().map(|(f, e)| (e.last_used, *f)).collect();
-            by_age.sort();
-            let excess = self.requests.len() - self.config.max_requests;
-            for (_, f) in by_age.into_iter().take(excess) {
-                self.requests.remove(&f);
+        let mut budget = self.request_order.len();
+        while budget > 0 {
+            budget -= 1;
+            let Some(&frame) = self.request_order.front() else { break };
+            let Some(e) = self.requests.get_mut(&frame) else {
+                self.request_order.pop_front();
+                continue;
+            };
+            if now.nanos_since(e.last_used) > if e.observe { obs } else { life } {
+                self.requests.remove(&frame);
+                self.request_order.pop_front();
+            } else if e.observe || e.last_used > e.queued_at {
+                e.queued_at = now;
+                self.request_order.pop_front();
+                self.request_order.push_back(frame);
+            } else {
+                break;
             }
         }
         if self.winners.len() > self.config.max_requests {
