@@ -146,6 +146,12 @@ pub struct AnalysisArgs {
     /// Do not look for a default keys file next to the capture.
     #[arg(long)]
     pub no_default_keys: bool,
+    /// Option number of OSCORE ID update's Recipient-ID (the draft suggests 24).
+    #[arg(long, value_name = "N", default_value_t = 24)]
+    pub recipient_id_option: u16,
+    /// Option number of OSCORE ID update's Recipient-ID-Ack (the draft suggests 32).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub recipient_id_ack_option: u16,
 }
 
 impl AnalysisArgs {
@@ -158,6 +164,8 @@ impl AnalysisArgs {
         }
         c.heuristics = !self.no_heuristics;
         c.net.verify_checksums = self.check_checksums;
+        c.id_update.recipient_id_option = self.recipient_id_option;
+        c.id_update.recipient_id_ack_option = self.recipient_id_ack_option;
         c
     }
 }

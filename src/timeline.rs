@@ -7,7 +7,7 @@ use analyzer_core::keys::PeerSlot;
 use analyzer_core::oscore::params::Secret;
 use analyzer_core::oscore::store::ContextStore;
 use analyzer_core::time::{Nanos, Timestamp};
-use analyzer_core::timeline::{Lane, MarkerKind, Procedure};
+use analyzer_core::timeline::{Lane, MarkerKind, Procedure, ProcedureKind};
 use serde::Serialize;
 use std::io::{self, BufWriter, Write};
 
@@ -110,16 +110,20 @@ fn write_lane(out: &mut impl Write, lane: &Lane, first: Timestamp) -> io::Result
 
 fn write_procedure(out: &mut impl Write, lane: &Lane, p: &Procedure, first: Timestamp) -> io::Result<()> {
     let initiator = lane.peer_names[slot_index(p.initiator)];
-    let mut head = format!(
-        "  {} #{}: {}-initiated by {initiator}, {} mode{}{}, {}",
-        p.kind.as_str().to_uppercase(),
-        p.number,
-        if p.request_initiated { "request" } else { "response" },
-        if p.no_fs { "no-FS" } else { "FS" },
-        if p.preserve_observations { ", observations preserved" } else { "" },
-        if p.both_initiated { ", both peers initiated" } else { "" },
-        p.outcome.as_str()
-    );
+    let how = if p.request_initiated { "request" } else { "response" };
+    let mut head = match p.kind {
+        ProcedureKind::Kudos => format!(
+            "  KUDOS #{}: {how}-initiated by {initiator}, {} mode{}{}, {}",
+            p.number,
+            if p.no_fs { "no-FS" } else { "FS" },
+            if p.preserve_observations { ", observations preserved" } else { "" },
+            if p.both_initiated { ", both peers initiated" } else { "" },
+            p.outcome.as_str()
+        ),
+        ProcedureKind::IdUpdate => {
+            format!("  ID UPDATE #{}: started by {initiator} in a {how}, {}", p.number, p.outcome.as_str())
+        }
+    };
     if let Some(d) = p.outcome.detail()
         && !d.is_empty()
     {
@@ -209,8 +213,18 @@ struct GenerationJson {
 }
 
 #[derive(Serialize)]
+struct OfferJson {
+    peer: &'static str,
+    recipient_id: String,
+    frame: u64,
+}
+
+#[derive(Serialize)]
 struct ProcedureJson {
     kind: &'static str,
+    /// ID update: the Recipient IDs each peer offered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    offers: Vec<OfferJson>,
     number: usize,
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -319,6 +333,18 @@ fn lane_json(lane: &Lane, store: &ContextStore, first: Timestamp, show_secrets: 
             .iter()
             .map(|p| ProcedureJson {
                 kind: p.kind.as_str(),
+                offers: p
+                    .markers
+                    .iter()
+                    .filter_map(|m| match &m.kind {
+                        MarkerKind::Offer { peer, id } => Some(OfferJson {
+                            peer: lane.peer_names[slot_index(*peer)],
+                            recipient_id: hex::encode(id),
+                            frame: m.frame,
+                        }),
+                        _ => None,
+                    })
+                    .collect(),
                 number: p.number,
                 outcome: p.outcome.as_str(),
                 outcome_detail: p.outcome.detail().filter(|d| !d.is_empty()).map(str::to_string),

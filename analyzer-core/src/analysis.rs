@@ -15,6 +15,7 @@ use crate::finding::{Finding, Severity, SpanSource};
 use crate::net::{Decoded, Endpoint, Layer, NetConfig, NetDecoder};
 use crate::oscore::engine::{Engine, EngineConfig, EngineStats, MessageInput, OscoreRecord};
 use crate::oscore::store::ContextStore;
+use crate::procedures::id_update::{IdUpdateConfig, IdUpdateObserver};
 use crate::procedures::kudos::{self, KudosObserver, Observation};
 use crate::time::{Nanos, Timestamp};
 use crate::timeline::{FrameEvent, Lane, Timeline};
@@ -33,6 +34,7 @@ pub struct AnalyzerConfig {
     pub net: NetConfig,
     pub exchange: ExchangeConfig,
     pub oscore: EngineConfig,
+    pub id_update: IdUpdateConfig,
 }
 
 impl Default for AnalyzerConfig {
@@ -43,6 +45,7 @@ impl Default for AnalyzerConfig {
             net: NetConfig::default(),
             exchange: ExchangeConfig::default(),
             oscore: EngineConfig::default(),
+            id_update: IdUpdateConfig::default(),
         }
     }
 }
@@ -165,6 +168,7 @@ pub struct Analyzer {
     inner_exchanges: ExchangeTracker,
     engine: Engine,
     kudos: KudosObserver,
+    id_update: IdUpdateObserver,
     timeline: Timeline,
     stats: Stats,
 }
@@ -186,6 +190,7 @@ impl Analyzer {
             ..config.exchange.clone()
         });
         let engine = Engine::new(config.oscore.clone(), store);
+        let id_update = IdUpdateObserver::new(config.id_update.clone());
         Analyzer {
             config,
             net,
@@ -193,6 +198,7 @@ impl Analyzer {
             inner_exchanges,
             engine,
             kudos: KudosObserver::new(),
+            id_update,
             timeline: Timeline::default(),
             stats: Stats::default(),
         }
@@ -310,6 +316,8 @@ impl Analyzer {
     pub fn finish(&mut self) -> (Vec<(u64, Finding)>, Stats) {
         let mut late = self.net.finish();
         late.extend(self.kudos.finish(&mut self.timeline.lanes));
+        let last = self.stats.last_ts.unwrap_or(Timestamp::ZERO);
+        late.extend(self.id_update.finish(&mut self.timeline.lanes, last));
         for (_, f) in &late {
             *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
         }
@@ -341,6 +349,7 @@ impl Analyzer {
             )
         });
         let sender_id = store.get(ctx.id).map(|c| c.sender_id(ctx.sender));
+        let max_id_len = store.get(ctx.id).map_or(7, |c| c.alg().max_id_len());
         lane.saw(
             ctx.id, &ctx.name, &ctx.label, ctx.kind, meta.frame, meta.ts, ctx.sender, meta.src, sender_id,
         );
@@ -356,6 +365,29 @@ impl Analyzer {
             summary: &summary,
         };
         let out = self.kudos.observe(lane, &obs);
+        for ctx in out.retired {
+            self.engine.retire(ctx, meta.frame);
+        }
+        events.extend(out.events);
+        findings.extend(out.findings);
+
+        let out = self.id_update.observe(lane, &obs, max_id_len);
+        if let Some(d) = out.derive
+            && let Some(id) = self.engine.derive_ids(d.base, &d.sender_id_a, &d.sender_id_b, meta.frame)
+        {
+            let store = self.engine.store();
+            let c = store.get(id);
+            let derived = crate::timeline::DerivedCtx {
+                ctx: id,
+                name: c.map(|c| c.name.clone()).unwrap_or_default(),
+                label: c.map(|c| c.label.clone()).unwrap_or_default(),
+                kind: crate::oscore::store::CtxKind::IdUpdate,
+                parent: Some(d.base),
+                parent_label: store.get(d.base).map(|b| b.label.clone()),
+                frame: meta.frame,
+            };
+            self.id_update.derived(lane, d.root, derived, meta.frame, meta.ts);
+        }
         for ctx in out.retired {
             self.engine.retire(ctx, meta.frame);
         }

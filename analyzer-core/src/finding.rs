@@ -215,6 +215,13 @@ pub enum FindingKind {
     KudosNonKudosWhileBusy,
     KudosRetention,
     KudosIncomplete,
+    // OSCORE ID update
+    IdUpdateFailed,
+    IdUpdateAborted,
+    IdUpdateConcurrent,
+    IdUpdateEarlyUse,
+    IdUpdateBadAck,
+    KudosLegacyLabel,
     CoapBadCode,
 }
 
@@ -278,6 +285,12 @@ impl FindingKind {
             FindingKind::KudosNonKudosWhileBusy => "kudos.non_kudos_while_busy",
             FindingKind::KudosRetention => "kudos.retention",
             FindingKind::KudosIncomplete => "kudos.incomplete",
+            FindingKind::IdUpdateFailed => "idupdate.failed",
+            FindingKind::IdUpdateAborted => "idupdate.aborted",
+            FindingKind::IdUpdateConcurrent => "idupdate.concurrent",
+            FindingKind::IdUpdateEarlyUse => "idupdate.early_use",
+            FindingKind::IdUpdateBadAck => "idupdate.bad_ack",
+            FindingKind::KudosLegacyLabel => "kudos.legacy_label",
             FindingKind::CoapBadCode => "coap.bad_code",
         }
     }

@@ -131,6 +131,8 @@ pub struct ContextRef {
     pub label: String,
     pub generation: u32,
     pub kind: CtxKind,
+    /// The context it was derived from, if any.
+    pub parent: Option<CtxId>,
     /// The lineage root (the loaded context this one descends from).
     pub root: CtxId,
     /// The slot of the peer that protected the message, and its name ("client", "local"...).
@@ -406,6 +408,54 @@ impl Engine {
 
     pub fn store(&self) -> &ContextStore {
         &self.store
+    }
+
+    /// Derives an OSCORE ID update's CTX_B from `base` (draft-ietf-core-oscore-id-update §2.2):
+    /// same Master Secret, Master Salt, ID Context and algorithms, new Sender IDs for peer A
+    /// and peer B, keys re-derived (the Common IV does not depend on the IDs), SSN from 0. The
+    /// context joins the store (kind IdUpdate, parent `base`) so later traffic with the new
+    /// kids decrypts. Returns the existing context if these IDs were derived from `base` before.
+    pub fn derive_ids(&mut self, base: CtxId, sid_a: &[u8], sid_b: &[u8], frame: u64) -> Option<CtxId> {
+        if let Some(existing) = self.store.iter().find(|c| {
+            c.parent == Some(base)
+                && c.kind == CtxKind::IdUpdate
+                && c.sender_id(PeerSlot::A) == sid_a
+                && c.sender_id(PeerSlot::B) == sid_b
+        }) {
+            return Some(existing.id);
+        }
+        let b = self.store.get(base)?;
+        let mut params = b.params().clone();
+        params.sender_id = sid_a.to_vec();
+        params.recipient_id = sid_b.to_vec();
+        let derived = DerivedContext::derive(params).ok()?;
+        let n =
+            self.store.iter().filter(|c| c.parent == Some(base) && c.kind == CtxKind::IdUpdate).count() + 1;
+        let label = format!("{}-id{n}", b.label);
+        let root_name = self.store.get(b.root).map_or_else(|| b.name.clone(), |r| r.name.clone());
+        let new = NewContext {
+            name: format!("{root_name}/{label}"),
+            label,
+            generation: b.generation,
+            parent: Some(base),
+            kind: CtxKind::IdUpdate,
+            origin: Origin::Derived {
+                how: format!(
+                    "ID update CTX_B ({} sender id {}, {} sender id {})",
+                    b.slot_names.a,
+                    show_id(sid_a),
+                    b.slot_names.b,
+                    show_id(sid_b)
+                ),
+                frame,
+            },
+            bootstrap: false,
+            slot_names: b.slot_names.clone(),
+            endpoints: b.endpoints.clone(),
+            limits: b.limits,
+            derived,
+        };
+        Some(self.store.insert(new))
     }
 
     /// Marks a context as no longer current (after a completed key update), from `frame` on.
@@ -1086,6 +1136,7 @@ impl Engine {
             label: ctx.label.clone(),
             generation: ctx.generation,
             kind: ctx.kind,
+            parent: ctx.parent,
             root: ctx.root,
             sender: slot,
             sender_name: ctx.slot_names.get(slot),
@@ -1516,6 +1567,70 @@ mod tests {
         assert_eq!(crate::hex::encode(new.master_secret().expose()), "6a0961c873d49f6bc18999a706369dd7");
         assert_eq!((new.parent, new.root), (Some(0), 0));
         assert_eq!(engine.store().lineage(0), vec![c.id, 0]);
+    }
+
+    /// PROTOCOLS.md §4.3: Req#1 and Resp#1 of the ID-update example open under CTX_A and
+    /// carry Recipient-ID / Recipient-ID-Ack; CTX_B derived with the offered IDs has the
+    /// computed keys and the same Common IV.
+    #[test]
+    fn id_update_section_4_3_messages_and_ctx_b() {
+        use crate::coap::exchange::Role;
+        use crate::hex::{decode as h, encode as e};
+        use crate::oscore::params::{ContextParams, Secret};
+        use crate::oscore::store::{Limits, PerSlot};
+        use crate::oscore::{AeadAlg, HkdfAlg};
+        let params = ContextParams {
+            master_secret: Secret::new(h("0102030405060708090a0b0c0d0e0f10").unwrap()),
+            master_salt: vec![],
+            id_context: None,
+            sender_id: vec![0x01],
+            recipient_id: vec![0x00],
+            aead: AeadAlg::AesCcm16_64_128,
+            hkdf: HkdfAlg::Sha256,
+        };
+        let mut store = ContextStore::new();
+        store.insert(NewContext {
+            name: "a".into(),
+            label: "g0".into(),
+            generation: 0,
+            parent: None,
+            kind: CtxKind::Loaded,
+            origin: Origin::Loaded { source: "test".into() },
+            bootstrap: false,
+            slot_names: PerSlot { a: "client", b: "server" },
+            endpoints: PerSlot::default(),
+            limits: Limits::defaults(AeadAlg::AesCcm16_64_128),
+            derived: DerivedContext::derive(params).unwrap(),
+        });
+        let mut engine = Engine::new(EngineConfig::default(), store);
+        let ep = |port| Endpoint { addr: std::net::Ipv4Addr::LOCALHOST.into(), port };
+        let req = Message::parse(&h("4402a0b1cafe000193090501ffdcef8c2cdbd85d87989784307227d87adf").unwrap());
+        let meta = MsgMeta { frame: 1, ts: Timestamp::new(1, 0), src: ep(40000), dst: ep(5683) };
+        let x = ExchangeInfo { role: Role::Request, ..Default::default() };
+        let r = engine
+            .process(MessageInput { meta: &meta, message: &req, exchange: &x, missing_bytes: 0 })
+            .unwrap();
+        assert_eq!(r.status, Status::Decrypted, "{:?}", r.findings);
+        assert_eq!(e(r.nonce.as_ref().unwrap()), "bf35ae297d2dace810c52e99fc");
+        let inner = r.inner.as_ref().unwrap();
+        assert_eq!(e(&r.plaintext.clone().unwrap()), "01b474656d70d10042");
+        assert_eq!(inner.first_option(24), Some(&[0x42][..]));
+        let resp = Message::parse(&h("6444a0b1cafe000190ff4003f897d4548e3b153f806144c975a1e5dc4d").unwrap());
+        let meta = MsgMeta { frame: 2, ts: Timestamp::new(1, 1), src: ep(5683), dst: ep(40000) };
+        let x = ExchangeInfo { role: Role::Response, request_frame: Some(1), ..Default::default() };
+        let r = engine
+            .process(MessageInput { meta: &meta, message: &resp, exchange: &x, missing_bytes: 0 })
+            .unwrap();
+        assert_eq!(r.status, Status::Decrypted, "{:?}", r.findings);
+        assert_eq!(e(&r.plaintext.clone().unwrap()), "45d10b788142ff32312e35");
+        // CTX_B: client Sender ID 78 (the server's offer), server Sender ID 42 (the client's).
+        let b = engine.derive_ids(0, &[0x78], &[0x42], 2).unwrap();
+        let ctx = engine.store().get(b).unwrap();
+        assert_eq!(e(ctx.view(PeerSlot::A).sender_key().expose()), "61c116e684efdac69b6f44fdde77ac01");
+        assert_eq!(e(ctx.view(PeerSlot::A).recipient_key().expose()), "12a90049a301401bf7c968ae29fd8deb");
+        assert_eq!(e(ctx.common_iv()), "be35ae297d2dace910c52e99f9");
+        assert_eq!((ctx.kind, ctx.parent, ctx.label.as_str()), (CtxKind::IdUpdate, Some(0), "g0-id1"));
+        assert_eq!(engine.derive_ids(0, &[0x78], &[0x42], 9), Some(b), "derived once");
     }
 
     #[test]

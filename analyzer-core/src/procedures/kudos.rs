@@ -83,6 +83,8 @@ struct Assoc {
     fs_seen: [bool; 2],
     /// (peer, nonce, procedure number) seen in executions.
     nonces: Vec<(PeerSlot, Vec<u8>, usize)>,
+    /// The legacy ExpandLabel encoding was reported for this association.
+    legacy_reported: bool,
 }
 
 /// The observer, for all associations.
@@ -134,6 +136,16 @@ impl KudosObserver {
                 }
                 if !no_fs && let Some(f) = st.fs_seen.get_mut(idx(s)) {
                     *f = true;
+                }
+                if k.encoding == Some(crate::oscore::kudos::LabelEncoding::NoLengthPrefixes)
+                    && !st.legacy_reported
+                {
+                    st.legacy_reported = true;
+                    out.findings.push(finding(
+                        FindingKind::KudosLegacyLabel,
+                        Severity::Low,
+                        "this association derives KUDOS contexts with ExpandLabel WITHOUT the length prefixes of draft-ietf-core-oscore-key-update-14 §4.2 (as 2024 Californium code did, PROTOCOLS.md §8.2): peers on the draft encoding cannot interoperate".to_string(),
+                    ));
                 }
                 if ctx.kind != CtxKind::KudosTemp && ctx.kind != CtxKind::KudosNew {
                     out.findings.push(finding(
@@ -200,7 +212,12 @@ impl KudosObserver {
                     p.touch(o.frame, o.ts);
                 }
             }
-            _ => self.ordinary(lane, o, &mut out, root, s, ctx.id, ctx.generation),
+            _ => {
+                // CTX_NEW re-derived with new IDs (ID update inside KUDOS) is CTX_NEW too.
+                let as_new =
+                    if ctx.kind == CtxKind::IdUpdate { ctx.parent.unwrap_or(ctx.id) } else { ctx.id };
+                self.ordinary(lane, o, &mut out, root, s, as_new, ctx.label.clone())
+            }
         }
         out
     }
@@ -422,7 +439,7 @@ impl KudosObserver {
         root: CtxId,
         s: PeerSlot,
         ctx: CtxId,
-        generation: u32,
+        label: String,
     ) {
         let who = name_of(lane, s);
         let Some(st) = self.assocs.get_mut(&root) else { return };
@@ -452,7 +469,7 @@ impl KudosObserver {
                 label: o.summary.to_string(),
                 x: None,
                 nonce: None,
-                context_label: format!("g{generation}"),
+                context_label: label,
             });
             p.touch(o.frame, o.ts);
             // Whoever sends with CTX_NEW holds it; the receiver now has key confirmation.
