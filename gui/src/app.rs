@@ -146,6 +146,9 @@ pub struct App {
     pub rt: Runtime,
     /// Explicit keys given on the command line (used for the next load).
     pub cli_keys: Vec<PathBuf>,
+    /// Close the window once the first load has finished (measurements).
+    pub quit_after_load: bool,
+    load_reported: bool,
 }
 
 /// Time spent per frame draining worker messages.
@@ -157,7 +160,13 @@ pub const CACHE_CAPACITY: usize = 25_000;
 
 impl App {
     pub fn new(settings: Settings) -> Self {
-        App { settings, rt: Runtime::default(), cli_keys: Vec::new() }
+        App {
+            settings,
+            rt: Runtime::default(),
+            cli_keys: Vec::new(),
+            quit_after_load: false,
+            load_reported: false,
+        }
     }
 
     /// An app that runs its jobs in the calling thread (tests).
@@ -292,12 +301,11 @@ impl App {
                     c.set_matches(Some(m));
                 }
                 self.rt.status = format!("Filter matched {matched} of {frames} frames");
+                self.retry_pending_detail();
             }
-            Msg::DetailDone { frame } => {
+            Msg::DetailDone { .. } => {
                 self.rt.job = None;
-                if self.rt.detail_pending == Some(frame) {
-                    self.try_show_detail(frame);
-                }
+                self.retry_pending_detail();
             }
             Msg::Failed(e) => {
                 self.rt.job = None;
@@ -310,6 +318,15 @@ impl App {
                     c.complete = true;
                 }
             }
+        }
+    }
+
+    /// A frame waiting for its record: show it now if cached, else re-analyse (when idle).
+    fn retry_pending_detail(&mut self) {
+        if let Some(f) = self.rt.detail_pending
+            && self.rt.job.is_none()
+        {
+            self.try_show_detail(f);
         }
     }
 
@@ -332,6 +349,12 @@ impl App {
             return;
         }
         c.selected = Some(frame);
+        // The frame's association becomes the timeline's current lane (lanes follow associations).
+        if let Some(r) = c.row(frame)
+            && self.rt.timeline.as_ref().is_some_and(|t| (r.assoc as usize) < t.lanes.len())
+        {
+            self.rt.timeline_view.lane = r.assoc as usize;
+        }
         self.try_show_detail(frame);
     }
 
@@ -539,6 +562,15 @@ impl App {
         let ctx = ui.ctx().clone();
         for c in cmds {
             self.apply(c, Some(&ctx));
+        }
+        if !self.load_reported
+            && let Some((took, frames)) = self.rt.last_load
+        {
+            self.load_reported = true;
+            eprintln!("kudoscope-gui: loaded {frames} frames in {:.3} s", took.as_secs_f64());
+            if self.quit_after_load {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
         }
         if running || self.rt.job.is_some() {
             ctx.request_repaint_after(Duration::from_millis(16));

@@ -9,6 +9,7 @@ const USAGE: &str =
   --keys PATH      OSCORE keys in any format the CLI reads (repeatable)
   --select FRAME   select this frame once loaded
   --view VIEW      start in this view
+  --quit-after-load  close the window when the capture is loaded (the load time is printed)
 Environment: KUDOSCOPE_RENDERER=glow|wgpu (default wgpu)";
 
 #[derive(Debug, Default)]
@@ -17,6 +18,7 @@ struct Args {
     keys: Vec<PathBuf>,
     select: Option<u64>,
     view: Option<View>,
+    quit_after_load: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -27,6 +29,7 @@ fn parse_args() -> Result<Args, String> {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match s.as_str() {
             "-h" | "--help" => return Err(String::new()),
+            "--quit-after-load" => a.quit_after_load = true,
             "-k" | "--keys" => a.keys.push(PathBuf::from(value("--keys")?)),
             "--select" => {
                 let v = value("--select")?;
@@ -89,6 +92,7 @@ fn main() -> std::process::ExitCode {
             let mut app = App::new(settings);
             app.cli_keys = args.keys.clone();
             app.rt.select_after_load = args.select;
+            app.quit_after_load = args.quit_after_load;
             if let Some(v) = args.view {
                 app.rt.view = v;
             }

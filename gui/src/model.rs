@@ -320,9 +320,9 @@ impl RowBuilder {
         i
     }
 
-    /// The row of `r`, appended to `batch`. `store` resolves context lineage (root of a
-    /// generation chain names the association).
-    pub fn push(&mut self, batch: &mut RowBatch, r: &FrameRecord, store: &ContextStore) {
+    /// The row of `r`, appended to `batch`. `root` is the root of the lineage of the context
+    /// that opened the message ([`root_ctx`]): it names the association.
+    pub fn push(&mut self, batch: &mut RowBatch, r: &FrameRecord, root: Option<&RootCtx>) {
         let (src_s, dst_s) = addresses(r);
         let src = self.endpoint(src_s);
         let dst = self.endpoint(dst_s);
@@ -377,7 +377,7 @@ impl RowBuilder {
                 if let Some(cr) = &o.context {
                     row.ctx = u16::try_from(cr.id + 1).unwrap_or(0);
                     row.sender_b = cr.sender == PeerSlot::B;
-                    root_ctx = Some(root_of(store, cr.id));
+                    root_ctx = root.map(|x| (x.id, x.name.as_str()));
                     if o.status.has_plaintext() && !row.retransmission {
                         let t = row.rel_nanos as f64 / 1e9;
                         let s = self.usage.entry((cr.id, row.sender_b)).or_insert_with(|| UsageSeries {
@@ -393,10 +393,10 @@ impl RowBuilder {
             }
             let pair = (src.min(dst), src.max(dst));
             let assoc = match root_ctx {
-                Some(_) => self.assoc(pair, root_ctx, src, store),
+                Some(_) => self.assoc(pair, root_ctx, src),
                 None => match self.pair_last_ctx.get(&pair) {
                     Some(a) => *a,
-                    None => self.assoc(pair, None, src, store),
+                    None => self.assoc(pair, None, src),
                 },
             };
             if root_ctx.is_some() {
@@ -428,8 +428,9 @@ impl RowBuilder {
         batch.rows.push(row);
     }
 
-    fn assoc(&mut self, pair: (u32, u32), root: Option<usize>, src: u32, store: &ContextStore) -> u32 {
-        if let Some(a) = self.assoc_index.get(&(pair.0, pair.1, root)) {
+    fn assoc(&mut self, pair: (u32, u32), root: Option<(usize, &str)>, src: u32) -> u32 {
+        let key = (pair.0, pair.1, root.map(|r| r.0));
+        if let Some(a) = self.assoc_index.get(&key) {
             return *a;
         }
         let i = u32::try_from(self.associations.len()).unwrap_or(u32::MAX);
@@ -438,12 +439,26 @@ impl RowBuilder {
         self.associations.push(Association {
             a: name(src),
             b: name(other),
-            context: root.and_then(|id| store.get(id)).map(|c| c.name.clone()),
+            context: root.map(|r| r.1.to_string()),
         });
         self.assoc_a.push(src);
-        self.assoc_index.insert((pair.0, pair.1, root), i);
+        self.assoc_index.insert(key, i);
         i
     }
+}
+
+/// The root of the lineage of the context that opened a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootCtx {
+    pub id: usize,
+    pub name: String,
+}
+
+/// [`RootCtx`] of a record's OSCORE context, if any.
+pub fn root_ctx(store: &ContextStore, r: &FrameRecord) -> Option<RootCtx> {
+    let id = r.coap.as_ref()?.oscore.as_ref()?.context.as_ref()?.id;
+    let root = root_of(store, id);
+    Some(RootCtx { id: root, name: store.get(root)?.name.clone() })
 }
 
 /// The first context of a lineage (a loaded context, or a derived one whose parent is unknown).
@@ -716,6 +731,9 @@ impl CaptureModel {
         self.endpoints = end.endpoints;
         self.error = end.error;
         self.complete = true;
+        if self.matches.is_some() || self.sort.is_some() {
+            self.refresh_visible();
+        }
     }
 
     /// The q series of one key, summed over the rows (cross-check of the store's counters).

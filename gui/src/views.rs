@@ -298,9 +298,7 @@ fn detail_view(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
     legend(ui);
     egui::ScrollArea::both().id_salt("tree").auto_shrink([false, false]).show(ui, |ui| {
         for (i, root) in d.tree.roots.iter().enumerate() {
-            let open = root.label.starts_with("Decrypted OSCORE")
-                || root.label.starts_with("Object Security")
-                || root.label.starts_with("Findings");
+            let open = root.label.starts_with("Decrypted OSCORE") || root.label.starts_with("Findings");
             tree_node(ui, root, vec![i], d.node.as_deref(), open, d.frame, cmds);
         }
     });
@@ -351,10 +349,12 @@ fn tree_node(
     if on_path {
         state.set_open(true);
     }
+    let mut toggle = false;
     state
         .show_header(ui, |ui| {
             if ui.selectable_label(is_sel, RichText::new(text).strong()).clicked() {
                 cmds.push(Command::SelectNode(path.clone()));
+                toggle = true;
             }
         })
         .body(|ui| {
@@ -364,6 +364,11 @@ fn tree_node(
                 tree_node(ui, c, p, selected, false, frame, cmds);
             }
         });
+    // Clicking a header's text selects it and opens (or closes) it.
+    if toggle && let Some(mut s) = egui::collapsing_header::CollapsingState::load(ui.ctx(), id) {
+        s.toggle(ui);
+        s.store(ui.ctx());
+    }
 }
 
 fn hex_view(app: &App, ui: &mut egui::Ui) {

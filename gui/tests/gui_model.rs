@@ -315,3 +315,14 @@ fn export_wireshark_uat_and_add_context() {
     app.apply(Command::AddContext("[[context]]\nname = 1".into()), None);
     assert!(app.rt.status.starts_with("Context not added"), "{}", app.rt.status);
 }
+
+#[test]
+fn selecting_a_frame_makes_its_association_the_current_lane() {
+    let mut app = loaded();
+    app.apply(Command::Select(44), None);
+    let tl = app.rt.timeline.as_ref().unwrap();
+    let lane = &tl.lanes[app.rt.timeline_view.lane];
+    assert_eq!(lane.peers[0], "127.0.0.1:41602", "frame 44 belongs to the observer (README)");
+    app.apply(Command::Select(2), None);
+    assert_eq!(app.rt.timeline_view.lane, 0);
+}
