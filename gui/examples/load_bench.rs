@@ -83,6 +83,14 @@ fn main() {
     );
     println!("peak RSS after load: {:.0} MB", vm_hwm_mb());
     let t = Instant::now();
+    let tl = kudoscope_gui::timeline::Timeline::from_model(c);
+    println!(
+        "timeline model ({} lanes, {} messages): {:.3} s",
+        tl.lanes.len(),
+        tl.lanes.iter().map(|l| l.messages.len()).sum::<usize>(),
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
     if let Some(c) = app.rt.capture.as_mut() {
         c.toggle_sort(kudoscope_gui::model::Column::Info);
     }

@@ -156,7 +156,7 @@ pub const DRAIN_BUDGET: Duration = Duration::from_millis(8);
 /// Records kept around a re-analysed frame.
 pub const DETAIL_WINDOW: u64 = 1000;
 /// Full records cached at most.
-pub const CACHE_CAPACITY: usize = 25_000;
+pub const CACHE_CAPACITY: usize = 8_000;
 
 impl App {
     pub fn new(settings: Settings) -> Self {
@@ -204,7 +204,9 @@ impl App {
     /// Loads (or reloads) with the current spec.
     fn load(&mut self, spec: LoadSpec) {
         self.settings.push_recent(&spec.path);
-        self.rt.capture = Some(CaptureModel::new(spec.path.clone(), CACHE_CAPACITY));
+        let mut model = CaptureModel::new(spec.path.clone(), CACHE_CAPACITY);
+        model.reserve_for(std::fs::metadata(&spec.path).map(|m| m.len()).unwrap_or(0));
+        self.rt.capture = Some(model);
         self.rt.detail = None;
         self.rt.detail_pending = None;
         self.rt.timeline = None;
@@ -573,7 +575,9 @@ impl App {
             }
         }
         if running || self.rt.job.is_some() {
-            ctx.request_repaint_after(Duration::from_millis(16));
+            // 10 repaints a second while a job runs: enough for the progress bar, and the software
+            // renderers of headless machines then leave the cores to the worker.
+            ctx.request_repaint_after(Duration::from_millis(100));
         }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! The same job functions run inline (no thread) for tests: [`run_inline`].
 
-use crate::model::{CachedFrame, ContextRow, LoadEnd, RootCtx, RowBatch, RowBuilder, root_ctx};
+use crate::model::{CachedFrame, ContextRow, LoadEnd, RowBatch, RowBuilder, root_ctx};
 use analyzer_core::analysis::{Analyzer, AnalyzerConfig, FrameRecord};
 use analyzer_core::capture::{CaptureReader, RawFrame};
 use analyzer_core::filter::Filter;
@@ -48,7 +48,7 @@ impl LoadSpec {
             extra_contexts: Vec::new(),
             config: AnalyzerConfig::default(),
             id_update_options: vec![24, 32],
-            cache_first: 20_000,
+            cache_first: 5_000,
         }
     }
 }
@@ -191,7 +191,7 @@ pub fn run_inline(job: Job) -> Vec<Msg> {
 }
 
 /// Runs a job to its end (or until cancelled), sending what it finds to `sink`.
-pub fn run(job: Job, cancel: &AtomicBool, sink: &mut (dyn Sink + Send)) {
+pub fn run(job: Job, cancel: &AtomicBool, sink: &mut dyn Sink) {
     let r = match job {
         Job::Load(spec) => load(&spec, cancel, sink),
         Job::Filter { spec, filter } => filter_pass(&spec, &filter, cancel, sink),
@@ -227,20 +227,22 @@ enum Flow {
     Stop,
 }
 
-/// The context store of a spec's keys.
-fn store_of(set: &KeySet) -> Result<ContextStore, String> {
-    ContextStore::load(set.contexts()).map_err(|e| e.to_string())
-}
-
-/// One analysis pass over the capture, calling `each` per frame and `progress` now and then
-/// (a false return from `progress` cancels).
+/// One analysis pass over the capture, calling `each` per frame.
 fn replay(
     spec: &LoadSpec,
-    store: ContextStore,
     cancel: &AtomicBool,
-    mut progress: impl FnMut(u64, u64, u64) -> bool,
-    mut each: impl FnMut(&RawFrame, FrameRecord, &Analyzer) -> Flow,
+    sink: &mut dyn Sink,
+    send_keys: bool,
+    mut each: impl FnMut(&RawFrame, FrameRecord, &Analyzer, &mut dyn Sink) -> Flow,
 ) -> Result<(Analyzer, Option<String>, u64), String> {
+    let set = load_keys(spec)?;
+    let store = ContextStore::load(set.contexts()).map_err(|e| e.to_string())?;
+    if send_keys {
+        let warnings = set.warnings().iter().map(|w| w.to_string()).collect();
+        if !sink.send(Msg::Keys { set, warnings }) {
+            return Err("cancelled".into());
+        }
+    }
     let total = std::fs::metadata(&spec.path).map(|m| m.len()).unwrap_or(0);
     let mut reader = CaptureReader::open(&spec.path).map_err(|e| format!("{}: {e}", spec.path.display()))?;
     let mut analyzer = Analyzer::with_contexts(spec.config.clone(), store);
@@ -255,8 +257,8 @@ fn replay(
             Ok(frame) => {
                 frames += 1;
                 let rec = analyzer.process(&frame);
-                if let Flow::Stop = each(&frame, rec, &analyzer) {
-                    return Err("cancelled".into());
+                if let Flow::Stop = each(&frame, rec, &analyzer, sink) {
+                    break;
                 }
             }
             Err(e) => {
@@ -266,123 +268,46 @@ fn replay(
         }
         if frames.is_multiple_of(1024) && last.elapsed() > Duration::from_millis(50) {
             last = Instant::now();
-            if !progress(reader.offset(), total, frames) {
+            if !sink.send(Msg::Progress { done: reader.offset(), total, frames }) {
                 return Err("cancelled".into());
             }
         }
     }
-    progress(total, total, frames);
+    sink.send(Msg::Progress { done: total, total, frames });
     Ok((analyzer, damaged, frames))
 }
 
-/// One analysed frame: number, captured bytes (when it is to be cached), record, root context.
-type Analysed = (u64, Option<Vec<u8>>, FrameRecord, Option<RootCtx>);
-
-/// Frames handed from the analysis thread to the row-building thread.
-enum Stage {
-    Frames(Vec<Analysed>),
-    Progress(u64, u64, u64),
-}
-
-/// Frames per hand-over between the two load threads.
-const STAGE_BATCH: usize = 1024;
-
-/// Sends the rows built so far (and the new endpoint names, and cached records).
-fn flush(
-    sink: &mut (dyn Sink + Send),
-    builder: &RowBuilder,
-    batch: &mut RowBatch,
-    records: &mut Vec<(u64, CachedFrame)>,
-    sent: &mut usize,
-) -> bool {
-    let endpoints = builder.endpoint_names.get(*sent..).unwrap_or_default().to_vec();
-    *sent = builder.endpoint_names.len();
-    let ok = sink.send(Msg::Rows { batch: std::mem::take(batch), endpoints });
-    ok && (records.is_empty() || sink.send(Msg::Records(std::mem::take(records))))
-}
-
-/// Loading is a two-stage pipeline: this thread analyses (stateful, in frame order), a second
-/// named thread (`kudoscope-rows`) builds the rows and Info texts and talks to the UI.
-fn load(spec: &LoadSpec, cancel: &AtomicBool, sink: &mut (dyn Sink + Send)) -> Result<(), String> {
-    let set = load_keys(spec)?;
-    let store = store_of(&set)?;
-    let warnings = set.warnings().iter().map(|w| w.to_string()).collect();
-    if !sink.send(Msg::Keys { set, warnings }) {
+fn load(spec: &LoadSpec, cancel: &AtomicBool, sink: &mut dyn Sink) -> Result<(), String> {
+    let mut builder = RowBuilder::new(spec.id_update_options.clone());
+    let mut batch = RowBatch::default();
+    let mut records = Vec::new();
+    let mut sent_endpoints = 0usize;
+    let flush = |builder: &RowBuilder,
+                 batch: &mut RowBatch,
+                 records: &mut Vec<(u64, CachedFrame)>,
+                 sent: &mut usize,
+                 sink: &mut dyn Sink|
+     -> bool {
+        let endpoints = builder.endpoint_names.get(*sent..).unwrap_or_default().to_vec();
+        *sent = builder.endpoint_names.len();
+        let ok = sink.send(Msg::Rows { batch: std::mem::take(batch), endpoints });
+        ok && (records.is_empty() || sink.send(Msg::Records(std::mem::take(records))))
+    };
+    let (mut analyzer, damaged, frames) = replay(spec, cancel, sink, true, |frame, rec, analyzer, sink| {
+        let root = root_ctx(analyzer.engine().store(), &rec);
+        builder.push(&mut batch, &rec, root.as_ref());
+        if frame.number <= spec.cache_first {
+            records.push((frame.number, CachedFrame { data: frame.data.clone(), record: rec }));
+        }
+        if batch.rows.len() >= BATCH && !flush(&builder, &mut batch, &mut records, &mut sent_endpoints, sink)
+        {
+            return Flow::Stop;
+        }
+        Flow::Go
+    })?;
+    if !flush(&builder, &mut batch, &mut records, &mut sent_endpoints, sink) {
         return Err("cancelled".into());
     }
-    let (tx, rx) = sync_channel::<Stage>(16);
-    let ids = spec.id_update_options.clone();
-    let cache_first = spec.cache_first;
-    let rows_sink: &mut (dyn Sink + Send) = &mut *sink;
-    let (outcome, rows) = std::thread::scope(|scope| {
-        let rows = std::thread::Builder::new().name("kudoscope-rows".into()).spawn_scoped(scope, move || {
-            let mut builder = RowBuilder::new(ids);
-            let mut batch = RowBatch::default();
-            let mut records = Vec::new();
-            let mut sent = 0usize;
-            for stage in rx {
-                match stage {
-                    Stage::Progress(done, total, frames) => {
-                        if !rows_sink.send(Msg::Progress { done, total, frames }) {
-                            return (builder, false);
-                        }
-                    }
-                    Stage::Frames(v) => {
-                        for (n, data, rec, root) in v {
-                            builder.push(&mut batch, &rec, root.as_ref());
-                            if let Some(data) = data {
-                                records.push((n, CachedFrame { data, record: rec }));
-                            }
-                            if batch.rows.len() >= BATCH
-                                && !flush(rows_sink, &builder, &mut batch, &mut records, &mut sent)
-                            {
-                                return (builder, false);
-                            }
-                        }
-                    }
-                }
-            }
-            let ok = flush(rows_sink, &builder, &mut batch, &mut records, &mut sent);
-            (builder, ok)
-        });
-        let rows = match rows {
-            Ok(h) => h,
-            Err(e) => return (Err(format!("cannot start a worker thread: {e}")), None),
-        };
-        let mut pending = Vec::with_capacity(STAGE_BATCH);
-        let progress_tx = tx.clone();
-        let outcome = replay(
-            spec,
-            store,
-            cancel,
-            |done, total, frames| progress_tx.send(Stage::Progress(done, total, frames)).is_ok(),
-            |frame, rec, analyzer| {
-                let root = root_ctx(analyzer.engine().store(), &rec);
-                let data = (frame.number <= cache_first).then(|| frame.data.clone());
-                pending.push((frame.number, data, rec, root));
-                if pending.len() >= STAGE_BATCH
-                    && tx
-                        .send(Stage::Frames(std::mem::replace(&mut pending, Vec::with_capacity(STAGE_BATCH))))
-                        .is_err()
-                {
-                    return Flow::Stop;
-                }
-                Flow::Go
-            },
-        );
-        let outcome = outcome.and_then(|o| {
-            if pending.is_empty() || tx.send(Stage::Frames(pending)).is_ok() {
-                Ok(o)
-            } else {
-                Err("cancelled".into())
-            }
-        });
-        drop(tx);
-        drop(progress_tx);
-        (outcome, rows.join().ok())
-    });
-    let (mut analyzer, damaged, frames) = outcome?;
-    let Some((mut builder, true)) = rows else { return Err("cancelled".into()) };
     let (late, _stats) = analyzer.finish();
     for (n, f) in &late {
         builder.findings.add(*n, f);
@@ -408,36 +333,23 @@ fn filter_pass(
     spec: &LoadSpec,
     filter: &Filter,
     cancel: &AtomicBool,
-    sink: &mut (dyn Sink + Send),
+    sink: &mut dyn Sink,
 ) -> Result<(), String> {
-    let store = store_of(&load_keys(spec)?)?;
     let mut chunk = Vec::new();
     let mut matched = 0u64;
-    let mut failed = false;
-    let sink_cell = std::cell::RefCell::new(sink);
-    let (_, _, frames) = replay(
-        spec,
-        store,
-        cancel,
-        |done, total, frames| sink_cell.borrow_mut().send(Msg::Progress { done, total, frames }),
-        |frame, rec, _| {
-            if filter.matches_record(&rec)
-                && let Ok(i) = u32::try_from(frame.number.saturating_sub(1))
-            {
-                chunk.push(i);
-                matched += 1;
-                if chunk.len() >= BATCH
-                    && !sink_cell.borrow_mut().send(Msg::Matches(std::mem::take(&mut chunk)))
-                {
-                    failed = true;
-                    return Flow::Stop;
-                }
+    let (_, _, frames) = replay(spec, cancel, sink, false, |frame, rec, _, sink| {
+        if filter.matches_record(&rec)
+            && let Ok(i) = u32::try_from(frame.number.saturating_sub(1))
+        {
+            chunk.push(i);
+            matched += 1;
+            if chunk.len() >= BATCH && !sink.send(Msg::Matches(std::mem::take(&mut chunk))) {
+                return Flow::Stop;
             }
-            Flow::Go
-        },
-    )?;
-    let sink = sink_cell.into_inner();
-    if failed || (!chunk.is_empty() && !sink.send(Msg::Matches(chunk))) {
+        }
+        Flow::Go
+    })?;
+    if !chunk.is_empty() && !sink.send(Msg::Matches(chunk)) {
         return Err("cancelled".into());
     }
     sink.send(Msg::FilterDone { matched, frames });
@@ -449,36 +361,17 @@ fn detail(
     want: u64,
     window: u64,
     cancel: &AtomicBool,
-    sink: &mut (dyn Sink + Send),
+    sink: &mut dyn Sink,
 ) -> Result<(), String> {
-    let store = store_of(&load_keys(spec)?)?;
     let lo = want.saturating_sub(window / 2);
     let hi = want.saturating_add(window / 2);
     let mut records = Vec::new();
-    let mut reached = false;
-    let r = replay(
-        spec,
-        store,
-        cancel,
-        |done, total, frames| sink.send(Msg::Progress { done, total, frames }),
-        |frame, rec, _| {
-            if frame.number >= lo {
-                records.push((frame.number, CachedFrame { data: frame.data.clone(), record: rec }));
-            }
-            if frame.number >= hi {
-                reached = true;
-                Flow::Stop
-            } else {
-                Flow::Go
-            }
-        },
-    );
-    // Stopping at the end of the window is not a cancellation.
-    if let Err(e) = r
-        && !reached
-    {
-        return Err(e);
-    }
+    replay(spec, cancel, sink, false, |frame, rec, _, _| {
+        if frame.number >= lo {
+            records.push((frame.number, CachedFrame { data: frame.data.clone(), record: rec }));
+        }
+        if frame.number >= hi { Flow::Stop } else { Flow::Go }
+    })?;
     if !sink.send(Msg::Records(records)) {
         return Err("cancelled".into());
     }

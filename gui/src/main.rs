@@ -10,7 +10,7 @@ const USAGE: &str =
   --select FRAME   select this frame once loaded
   --view VIEW      start in this view
   --quit-after-load  close the window when the capture is loaded (the load time is printed)
-Environment: KUDOSCOPE_RENDERER=glow|wgpu (default wgpu)";
+Environment: KUDOSCOPE_RENDERER=glow|wgpu (default glow)";
 
 #[derive(Debug, Default)]
 struct Args {
@@ -71,8 +71,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     let renderer = match std::env::var("KUDOSCOPE_RENDERER").as_deref() {
-        Ok("glow") => eframe::Renderer::Glow,
-        _ => eframe::Renderer::Wgpu,
+        // GL is the lighter of the two on software renderers (llvmpipe); wgpu on request.
+        Ok("wgpu") => eframe::Renderer::Wgpu,
+        _ => eframe::Renderer::Glow,
     };
     let options = eframe::NativeOptions {
         renderer,

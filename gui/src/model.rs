@@ -388,6 +388,9 @@ impl RowBuilder {
                         });
                         s.q += 1;
                         s.points.push([t, s.q as f64]);
+                        if s.points.len() >= 4 * MAX_USAGE_POINTS {
+                            s.thin();
+                        }
                     }
                 }
             }
@@ -608,6 +611,18 @@ pub struct CaptureModel {
 impl CaptureModel {
     pub fn new(path: std::path::PathBuf, cache_capacity: usize) -> Self {
         CaptureModel { path, cache: RecordCache::new(cache_capacity), ..CaptureModel::default() }
+    }
+
+    /// Reserves room for a capture of `file_len` bytes so that appending never copies the
+    /// arrays while loading (a copy of 100 MB would stall a UI frame). The reservation is
+    /// virtual memory: pages count in RSS only once rows are written into them.
+    pub fn reserve_for(&mut self, file_len: u64) {
+        // A pcap record with the smallest UDP frame is about 58 bytes; Info texts are shorter
+        // than the frames they describe.
+        let rows = usize::try_from(file_len / 58).unwrap_or(0).min(50_000_000);
+        self.rows.reserve(rows);
+        self.visible.reserve(rows);
+        self.info.reserve(usize::try_from(file_len).unwrap_or(0).min(4 << 30));
     }
 
     /// Appends a batch from the loader (rows in frame order).

@@ -49,7 +49,7 @@ fn load_builds_one_row_per_frame_with_status_colours() {
     assert!(c.info_of(r1).contains("=> GET /async?1"), "{}", c.info_of(r1));
     assert!(c.info_of(c.row(4).unwrap()).starts_with("ACK 0.00 Empty MID=39809"));
     assert_eq!(c.row(4).unwrap().kind, RowKind::Plain);
-    // Every frame of the first 20,000 is cached: the detail needs no re-analysis.
+    // Every frame of the first 5,000 is cached: the detail needs no re-analysis.
     assert_eq!(c.cache.len(), 66);
 }
 
