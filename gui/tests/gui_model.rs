@@ -326,3 +326,23 @@ fn selecting_a_frame_makes_its_association_the_current_lane() {
     app.apply(Command::Select(2), None);
     assert_eq!(app.rt.timeline_view.lane, 0);
 }
+
+#[test]
+fn a_dropped_file_is_a_capture_or_else_keys() {
+    let mut app = App::new_inline(Settings::default());
+    app.apply(Command::OpenAny(d02()), None);
+    assert_eq!(model(&app).rows.len(), 66);
+    // The libcoap oscore_conf of the same capture: imported, then the capture is re-analysed.
+    let conf = d02().with_file_name("keys").join("libcoap-client.conf");
+    app.apply(Command::OpenAny(conf.clone()), None);
+    assert!(app.rt.spec.as_ref().unwrap().keys.contains(&conf));
+    let c = model(&app);
+    assert!(c.complete);
+    assert_eq!(c.contexts.len(), 2, "{:?}", c.contexts.iter().map(|x| &x.name).collect::<Vec<_>>());
+    assert_eq!(c.contexts.iter().map(|x| x.opened).sum::<u64>(), 36, "each message opened once");
+    assert_eq!(c.rows.iter().filter(|r| r.kind == RowKind::Failed).count(), 0);
+    // Not a capture, not keys: an error in the status line, the capture stays.
+    app.apply(Command::OpenAny(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")), None);
+    assert!(app.rt.status.starts_with("Keys not imported"), "{}", app.rt.status);
+    assert_eq!(model(&app).rows.len(), 66);
+}
