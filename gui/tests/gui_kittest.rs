@@ -11,9 +11,12 @@ use kudoscope_gui::app::{App, Command, View};
 use kudoscope_gui::settings::{Settings, Theme};
 use std::path::PathBuf;
 
+/// The capture by a path relative to the repository root (the working directory of every test
+/// in this binary), so that paths shown in snapshots do not depend on where the checkout lives.
 fn d02() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../samples/real/d02_libcoap_libcoap/d02_libcoap_libcoap.pcapng")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::set_current_dir(&root).expect("repository root");
+    PathBuf::from("samples/real/d02_libcoap_libcoap/d02_libcoap_libcoap.pcapng")
 }
 
 fn opened() -> App {
@@ -37,7 +40,8 @@ fn snap(h: &mut Harness<'static, App>, name: &str) {
     if let Some(r) = rect {
         h.mask(r);
     }
-    h.snapshot(name);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    h.snapshot_options(name, &egui_kittest::SnapshotOptions::new().output_path(dir));
 }
 
 #[test]
