@@ -209,6 +209,61 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, in declaration order. Front ends that need a fixed table (the Wireshark
+    /// plugin registers one expert info per kind) iterate this: add new variants here too
+    /// (`tests/fields_registry.rs` fails when a sample produces a kind missing from it).
+    pub const ALL: &'static [FindingKind] = &[
+        FindingKind::CaptureTruncated,
+        FindingKind::CaptureMalformed,
+        FindingKind::UnsupportedLinkType,
+        FindingKind::LinkTruncated,
+        FindingKind::LinkMalformed,
+        FindingKind::IpTruncated,
+        FindingKind::IpMalformed,
+        FindingKind::IpChecksum,
+        FindingKind::IpFragmentOverlap,
+        FindingKind::IpReassemblyIncomplete,
+        FindingKind::UdpTruncated,
+        FindingKind::UdpMalformed,
+        FindingKind::UdpChecksum,
+        FindingKind::SixlowpanMalformed,
+        FindingKind::SixlowpanReassemblyIncomplete,
+        FindingKind::LinkChecksum,
+        FindingKind::SixlowpanTruncated,
+        FindingKind::SixlowpanUnknownContext,
+        FindingKind::EncryptedPayload,
+        FindingKind::NetUnsupported,
+        FindingKind::CoapTruncated,
+        FindingKind::CoapMalformed,
+        FindingKind::CoapBadVersion,
+        FindingKind::CoapBadTokenLength,
+        FindingKind::CoapBadOption,
+        FindingKind::CoapOptionValue,
+        FindingKind::CoapEmptyPayloadMarker,
+        FindingKind::CoapEmptyMessageNotEmpty,
+        FindingKind::CoapRetransmission,
+        FindingKind::CoapDuplicate,
+        FindingKind::CoapUnmatchedResponse,
+        FindingKind::CoapUnmatchedAck,
+        FindingKind::CoapBlockGap,
+        FindingKind::CoapTokenReuse,
+        FindingKind::OscoreOptionNote,
+        FindingKind::OscoreMalformedOption,
+        FindingKind::OscoreUnsupported,
+        FindingKind::OscoreClassEOuter,
+        FindingKind::OscoreNoContext,
+        FindingKind::OscoreNoRequest,
+        FindingKind::OscoreTagMismatch,
+        FindingKind::OscoreTagTruncated,
+        FindingKind::OscoreReplay,
+        FindingKind::OscoreNonceReuse,
+        FindingKind::OscorePivOutOfWindow,
+        FindingKind::OscoreKeyLimit,
+        FindingKind::OscoreMessageTooLong,
+        FindingKind::OscoreUnprotectedError,
+        FindingKind::CoapBadCode,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::CaptureTruncated => "capture.truncated",
@@ -313,5 +368,23 @@ impl fmt::Display for Finding {
             write!(f, " (bytes {}..{})", r.start, r.end)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_kinds_in_declaration_order_with_unique_names() {
+        // Discriminants are declaration order: a variant inserted anywhere but the end without
+        // being listed in ALL shifts them and fails here.
+        for (i, k) in FindingKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k}");
+        }
+        let mut names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FindingKind::ALL.len());
     }
 }

@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod capture;
 pub mod coap;
 pub mod dissect;
+pub mod fields;
 pub mod finding;
 pub mod hex;
 pub mod keys;
