@@ -296,16 +296,16 @@ pub static OPTION_PREFIXES: &[&str] = &["coap", "oscore.inner"];
 
 /// Per-message fields (`<prefix>.<suffix>`), see [`crate::dissect::message_fields`].
 pub static MESSAGE_FIELDS: &[FixedField] = &[
-    f("version", U8, Dec, "Version", "CoAP version"),
-    f("type", Str, NoBase, "Type", "CON, NON, ACK or RST"),
-    f("token_len", U32, Dec, "Token length", "Token length in bytes"),
-    f("code", U8, Dec, "Code", "CoAP code (class * 32 + detail)"),
-    f("mid", U16, Dec, "Message ID", "CoAP message ID"),
-    f("token", Bytes, NoBase, "Token", "CoAP token"),
-    f("opt.number", U16, Dec, "Option number", "Option number"),
-    f("opt.length", U32, Dec, "Option length", "Option value length"),
-    f("opt.unknown", Bytes, NoBase, "Unknown option", "Value of an option not in the registry"),
-    f("payload", Bytes, NoBase, "Payload", "Payload bytes"),
+    f("version", U8, Dec, "Version", "version"),
+    f("type", Str, NoBase, "Type", "type: CON, NON, ACK or RST"),
+    f("token_len", U32, Dec, "Token length", "token length in bytes"),
+    f("code", U8, Dec, "Code", "code (class * 32 + detail)"),
+    f("mid", U16, Dec, "Message ID", "message ID"),
+    f("token", Bytes, NoBase, "Token", "token"),
+    f("opt.number", U16, Dec, "Option number", "option number"),
+    f("opt.length", U32, Dec, "Option length", "option value length"),
+    f("opt.unknown", Bytes, NoBase, "Unknown option", "value of an option not in the registry"),
+    f("payload", Bytes, NoBase, "Payload", "payload bytes"),
 ];
 
 /// The value type [`crate::dissect`] gives an option's value field.
