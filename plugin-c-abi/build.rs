@@ -7,6 +7,7 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG_LIBDIR");
     let hint = "kudoscope's Wireshark plugin needs the Wireshark 4.0 development files: \
                 install them with `apt-get install libwireshark-dev libglib2.0-dev pkg-config` \
                 (Debian/Ubuntu), or leave the plugin out: `cargo build --workspace --exclude plugin-c-abi`";

@@ -85,6 +85,7 @@ struct Registered {
     ett_text: Vec<&'static AtomicI32>,
     /// `expert_field`s: `[kind][severity slot]`, then the fallback kind, then the keys note.
     experts: *mut ws::expert_field,
+    expert_count: usize,
     kind_slot: HashMap<&'static str, usize>,
     fallback_kind: usize,
     keys_expert: usize,
@@ -290,6 +291,7 @@ unsafe fn register_protoinfo_inner() {
             ett_field,
             ett_text,
             experts: base,
+            expert_count: n_slots,
             kind_slot,
             fallback_kind,
             keys_expert,
@@ -470,6 +472,19 @@ unsafe fn dissect_inner(
     }
     // SAFETY: tree is NULL or this packet's tree.
     let shown = !tree.is_null() && unsafe { ws::proto_field_is_referenced(tree, PROTO.load(Relaxed)) } != 0;
+    if !shown {
+        // No kudoscope items (no tree, or one built for someone else: coloring rules, other
+        // filters), but the expert infos still reach the expert tap (GUI Expert Information,
+        // `tshark -z expert`) and the Expert column, like Wireshark's own dissectors'.
+        for f in findings {
+            // SAFETY: pinfo is this packet's; a NULL item is allowed by expert_add_info_format.
+            unsafe { raise(pinfo, null_mut(), reg, finding_expert(reg, f), &f.message) };
+        }
+        if let Some(note) = &keys_note {
+            // SAFETY: as above.
+            unsafe { raise(pinfo, null_mut(), reg, reg.keys_expert, note) };
+        }
+    }
     match (fresh, stored) {
         (Some(record), _) => {
             // First pass: show the fresh record, then keep it.
@@ -646,12 +661,25 @@ fn finding_expert(reg: &Registered, f: &analyzer_core::Finding) -> usize {
 
 /// Raises expert info `slot` on `item` with `msg`.
 unsafe fn expert(ctx: &Ctx<'_>, item: *mut ws::proto_item, slot: usize, msg: &str) {
+    // SAFETY: forwarded.
+    unsafe { raise(ctx.pinfo, item, ctx.reg, slot, msg) }
+}
+
+/// `expert_add_info_format(pinfo, item, &experts[slot], "%s", msg)`.
+unsafe fn raise(
+    pinfo: *mut ws::packet_info,
+    item: *mut ws::proto_item,
+    reg: &Registered,
+    slot: usize,
+    msg: &str,
+) {
+    if slot >= reg.expert_count {
+        return;
+    }
     let m = render::c_string(msg);
-    // SAFETY: slot indexes the leaked expert_field array (built with that many entries);
-    // the format is a constant "%s" with one C string.
-    unsafe {
-        ws::expert_add_info_format(ctx.pinfo, item, ctx.reg.experts.add(slot), c"%s".as_ptr(), m.as_ptr())
-    };
+    // SAFETY: slot < the length of the leaked expert_field array; the format is a constant
+    // "%s" with one C string.
+    unsafe { ws::expert_add_info_format(pinfo, item, reg.experts.add(slot), c"%s".as_ptr(), m.as_ptr()) };
 }
 
 fn first_field_index(n: &Node) -> Option<usize> {

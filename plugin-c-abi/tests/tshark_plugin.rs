@@ -332,6 +332,45 @@ fn kudos_option_fields_where_wireshark_misparses_them() {
     assert_eq!(stdout(&o).lines().count(), 1);
 }
 
+/// Findings become expert infos with the mapped severity and group, in the tree (`-V`) and in
+/// the expert tap (`-z expert`, which dissects without a kudoscope tree).
+#[test]
+fn findings_are_expert_infos() {
+    let t = tshark_or_skip!();
+    let cap = t.sample("corrupt/bad-layers.pcap");
+    let o = t.run(true, &["-r", cap.to_str().unwrap(), "-q", "-z", "expert"]);
+    assert_clean(&o);
+    let out = stdout(&o);
+    let section = |name: &str| -> String {
+        let start = out.find(&format!("\n{name} (")).unwrap_or_else(|| panic!("no {name} section:\n{out}"));
+        let rest = &out[start + 1..];
+        let end = rest.find("\n\n").unwrap_or(rest.len());
+        rest[..end].to_string()
+    };
+    // High -> Error, Medium -> Warning, Low -> Note, Info -> Chat; groups by kind.
+    assert!(section("Errors").contains("Malformed          kudoscope  TKL 9: token length 9..=15"), "{out}");
+    assert!(section("Warns").contains("Malformed          kudoscope  IPv4 header length (IHL)"), "{out}");
+    assert!(
+        section("Notes").contains("Sequence          kudoscope  ACK for MID 0x0f10 matches no CON"),
+        "{out}"
+    );
+    assert!(
+        section("Chats").contains("Sequence          kudoscope  response 2.05 Content with token 77"),
+        "{out}"
+    );
+
+    let o = t.run(true, &["-r", cap.to_str().unwrap(), "-V", "-Y", "frame.number == 5"]);
+    assert_clean(&o);
+    let v = stdout(&o);
+    assert!(v.contains("        [high] coap.bad_token_length: TKL 9"), "{v}");
+    assert!(v.contains("            [Expert Info (Error/Malformed): TKL 9: token length 9..=15"), "{v}");
+    let o = t.run(
+        true,
+        &["-r", cap.to_str().unwrap(), "-Y", "kudoscope.finding.kind == \"coap.bad_token_length\""],
+    );
+    assert_eq!(stdout(&o).lines().count(), 1);
+}
+
 #[test]
 fn missing_keys_file_still_dissects_without_decrypting() {
     let t = tshark_or_skip!();
