@@ -17,6 +17,7 @@ Without a subcommand it prints one line per frame, like tshark:
   kudoscope --format json samples/coap-basic.pcapng   one JSON object per frame (docs/json-output.md)
   kudoscope --keys keys.toml capture.pcapng       decrypt OSCORE (keys: docs/keys-format.md)
   kudoscope keys list capture.pcapng              contexts, what they opened, key usage
+  kudoscope timeline capture.pcapng               KUDOS key updates as a ladder per association
 
 Exit status: 0 on success; 2 when the capture cannot be read or is damaged part-way (the frames
 read before the damage are printed first) or the arguments are wrong.";
@@ -49,6 +50,24 @@ pub enum Command {
     /// OSCORE keys: list the contexts and what they opened in a capture, or export them.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Key updates as a ladder per association: KUDOS executions (nonces offered, CTX_TEMP and
+    /// CTX_NEW derived, key confirmation) and context generations.
+    Timeline(TimelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Capture file (pcap or pcapng).
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
+    /// Output format (JSON: associations -> procedures, docs/json-output.md).
+    #[arg(short = 'T', long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Show derived master secrets and salts instead of fingerprints.
+    #[arg(long)]
+    pub show_secrets: bool,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ mod cli;
 mod json;
 mod keys;
 mod text;
+mod timeline;
 
 use analyzer_core::analysis::{Analyzer, FrameRecord, Stats};
 use analyzer_core::capture::{CaptureFormat, CaptureReader};
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Some(Command::Stats(args)) => run_stats(&args),
         Some(Command::Keys(KeysCommand::List(args))) => keys::run_list(&args),
         Some(Command::Keys(KeysCommand::Export(args))) => keys::run_export(&args),
+        Some(Command::Timeline(args)) => timeline::run(&args),
         None => run_show(&cli.show),
     };
     match result {
@@ -59,12 +61,12 @@ impl From<io::Error> for Failure {
 
 /// What an analysis pass leaves at the end.
 pub(crate) struct Outcome {
-    format: CaptureFormat,
+    pub(crate) format: CaptureFormat,
     /// Findings known only at the end (attached to earlier frames).
-    late: Vec<(u64, Finding)>,
-    stats: Stats,
+    pub(crate) late: Vec<(u64, Finding)>,
+    pub(crate) stats: Stats,
     /// The analyzer after the last frame (contexts, their usage and lineage).
-    analyzer: Analyzer,
+    pub(crate) analyzer: Analyzer,
 }
 
 /// Reads every frame of `path` through a fresh analyzer, calling `each` per frame record, then
@@ -107,7 +109,7 @@ pub(crate) fn analyse(
 
 /// Findings known only at the end of the capture (e.g. reassemblies never completed) concern
 /// frames already printed: they go to stderr, and into `stats`.
-fn report_late(late: &[(u64, Finding)]) {
+pub(crate) fn report_late(late: &[(u64, Finding)]) {
     let mut err = io::stderr().lock();
     for (frame, f) in late {
         let _ = writeln!(err, "kudoscope: frame {frame}: {f}");

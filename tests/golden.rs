@@ -14,15 +14,75 @@ fn root() -> PathBuf {
 /// the outputs do not depend on where the checkout lives.
 fn cases() -> Vec<(String, Vec<String>)> {
     let mut cases = Vec::new();
-    let samples = ["coap-basic.pcapng", "coap-observe.pcap", "coap-block2.pcapng", "coap-6lowpan.pcap"];
-    for s in samples {
+    let mut add =
+        |name: String, args: &[&str]| cases.push((name, args.iter().map(|a| a.to_string()).collect()));
+    // Plain CoAP samples: summary, JSON, full tree, stats.
+    for s in ["coap-basic.pcapng", "coap-observe.pcap", "coap-block2.pcapng", "coap-6lowpan.pcap"] {
         let stem = s.split('.').next().unwrap_or(s);
         let path = format!("samples/{s}");
-        cases.push((format!("{stem}.txt"), vec![path.clone()]));
-        cases.push((format!("{stem}.jsonl"), vec!["--format".into(), "json".into(), path.clone()]));
-        cases.push((format!("{stem}.verbose.txt"), vec!["-V".into(), path.clone()]));
-        cases.push((format!("{stem}.stats.txt"), vec!["stats".into(), path.clone()]));
+        add(format!("{stem}.txt"), &[&path]);
+        add(format!("{stem}.jsonl"), &["--format", "json", &path]);
+        add(format!("{stem}.verbose.txt"), &["-V", &path]);
+        add(format!("{stem}.stats.txt"), &["stats", &path]);
     }
+    add("coap-6lowpan-nofcs.txt".into(), &["samples/coap-6lowpan-nofcs.pcap"]);
+    // Every link type carries the same exchange.
+    for s in [
+        "ethernet.pcap",
+        "ethernet-vlan.pcap",
+        "ethernet-qinq.pcap",
+        "sll.pcap",
+        "sll2.pcap",
+        "null.pcap",
+        "loop.pcap",
+        "raw.pcap",
+        "ipv4.pcap",
+        "ipv6-exthdrs.pcap",
+        "ipv4-fragmented.pcap",
+        "ipv6-fragmented.pcap",
+        "pcap-be-ns.pcap",
+        "pcapng-two-sections.pcapng",
+    ] {
+        let stem = s.split('.').next().unwrap_or(s);
+        add(format!("linktypes/{stem}.txt"), &[&format!("samples/linktypes/{s}")]);
+    }
+    // Damaged layers become findings (the capture itself is readable).
+    add("corrupt/bad-layers.txt".into(), &["samples/corrupt/bad-layers.pcap"]);
+    add("corrupt/bad-layers.jsonl".into(), &["--format", "json", "samples/corrupt/bad-layers.pcap"]);
+    add("corrupt/linktype-147.txt".into(), &["samples/corrupt/linktype-147.pcap"]);
+    // Real OSCORE captures, decrypted with the keys found next to them.
+    for (dir, cap) in [
+        ("d01_aiocoap_aiocoap", "d01_aiocoap_aiocoap.pcapng"),
+        ("d02_libcoap_libcoap", "d02_libcoap_libcoap.pcapng"),
+    ] {
+        let path = format!("samples/real/{dir}/{cap}");
+        let stem = &dir[..3];
+        add(format!("real/{stem}.txt"), &[&path]);
+        add(format!("real/{stem}.jsonl"), &["--format", "json", &path]);
+        add(format!("real/{stem}.stats.txt"), &["stats", &path]);
+        add(format!("real/{stem}.keys.txt"), &["keys", "list", &path]);
+    }
+    add(
+        "real/d01.verbose.txt".into(),
+        &["-V", "samples/real/d01_aiocoap_aiocoap/d01_aiocoap_aiocoap.pcapng"],
+    );
+    // Synthetic OSCORE samples (keys next to each capture): every AEAD, several contexts, the
+    // audit findings (nonce reuse, replay, failures, key-usage limits).
+    for s in [
+        "oscore-algorithms",
+        "oscore-multi-context",
+        "oscore-nonce-reuse",
+        "oscore-replay",
+        "oscore-failures",
+        "oscore-key-limits",
+    ] {
+        let path = format!("samples/{s}.pcapng");
+        add(format!("oscore/{s}.txt"), &[&path]);
+        add(format!("oscore/{s}.jsonl"), &["--format", "json", &path]);
+        add(format!("oscore/{s}.stats.txt"), &["stats", &path]);
+        add(format!("oscore/{s}.keys.txt"), &["keys", "list", &path]);
+    }
+    add("oscore/oscore-failures.verbose.txt".into(), &["-V", "samples/oscore-failures.pcapng"]);
     cases
 }
 

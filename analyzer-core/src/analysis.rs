@@ -9,14 +9,19 @@ use crate::coap::COAP_PORT;
 use crate::coap::exchange::{
     ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, ObserveInfo, Role,
 };
-use crate::coap::message::{Message, looks_like_coap};
+use crate::coap::message::{Message, ParseOptions, looks_like_coap};
 use crate::coap::options::BlockValue;
 use crate::finding::{Finding, Severity, SpanSource};
-use crate::net::{Decoded, Endpoint, Layer, LayerInfo, NetConfig, NetDecoder};
+use crate::net::{Decoded, Endpoint, Layer, NetConfig, NetDecoder};
 use crate::oscore::engine::{Engine, EngineConfig, EngineStats, MessageInput, OscoreRecord};
 use crate::oscore::store::ContextStore;
+use crate::procedures::kudos::{self, KudosObserver, Observation};
 use crate::time::{Nanos, Timestamp};
+use crate::timeline::{FrameEvent, Lane, Timeline};
 use std::collections::BTreeMap;
+
+/// Live exchanges the inner (decrypted) tracker keeps at most.
+const INNER_MAX_LIVE: usize = 4096;
 
 /// Analysis settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +97,9 @@ pub struct FrameRecord {
     /// Findings about earlier frames learned at this one (e.g. a reassembly dropped when its
     /// time ran out): (frame number, finding).
     pub earlier_findings: Vec<(u64, Finding)>,
+    /// Key-management events this frame caused (KUDOS execution started, context derived,
+    /// key confirmation...).
+    pub events: Vec<FrameEvent>,
 }
 
 impl FrameRecord {
@@ -156,6 +164,8 @@ pub struct Analyzer {
     /// Follows decrypted inner messages (inner Block-wise transfers, inner Observe).
     inner_exchanges: ExchangeTracker,
     engine: Engine,
+    kudos: KudosObserver,
+    timeline: Timeline,
     stats: Stats,
 }
 
@@ -169,14 +179,33 @@ impl Analyzer {
     pub fn with_contexts(config: AnalyzerConfig, store: ContextStore) -> Self {
         let net = NetDecoder::new(config.net.clone());
         let exchanges = ExchangeTracker::new(config.exchange.clone());
-        let inner_exchanges = ExchangeTracker::new(config.exchange.clone());
+        // Inner messages are followed for inner Block-wise bodies and Observe only (the outer
+        // tracker already handles retransmissions): a small live table is enough.
+        let inner_exchanges = ExchangeTracker::new(ExchangeConfig {
+            max_live: config.exchange.max_live.min(INNER_MAX_LIVE),
+            ..config.exchange.clone()
+        });
         let engine = Engine::new(config.oscore.clone(), store);
-        Analyzer { config, net, exchanges, inner_exchanges, engine, stats: Stats::default() }
+        Analyzer {
+            config,
+            net,
+            exchanges,
+            inner_exchanges,
+            engine,
+            kudos: KudosObserver::new(),
+            timeline: Timeline::default(),
+            stats: Stats::default(),
+        }
     }
 
     /// The OSCORE engine (contexts, their usage and lineage).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The timeline so far (complete after [`Analyzer::finish`]).
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     pub fn config(&self) -> &AnalyzerConfig {
@@ -211,6 +240,7 @@ impl Analyzer {
             coap: None,
             findings: Vec::new(),
             earlier_findings,
+            events: Vec::new(),
         };
 
         if let Some(dg) = datagram {
@@ -238,9 +268,11 @@ impl Analyzer {
                 None
             };
             if let Some(detection) = detection {
-                let missing_bytes =
-                    if frame.is_truncated() { missing_udp_bytes(&record, dg.payload.len()) } else { 0 };
-                let message = Message::parse(&dg.payload);
+                let missing_bytes = dg.missing;
+                // UDP delimits the message: unless the capture cut it, running out of bytes is
+                // the sender's fault (malformed), not the capture's (truncated).
+                let opts = ParseOptions { known_complete: missing_bytes == 0, ..Default::default() };
+                let message = Message::parse_with(&dg.payload, opts);
                 let meta = MsgMeta { frame: frame.number, ts: frame.ts, src: dg.src, dst: dg.dst };
                 let exchange = self.exchanges.observe(&meta, &message);
                 relocate_into(&mut findings, &message.findings, offset, source);
@@ -258,6 +290,7 @@ impl Analyzer {
                         o.inner_exchange = Some(info);
                     }
                     relocate_into(&mut findings, &o.findings, offset, source);
+                    self.procedures(&meta, &message, o, &mut record.events, &mut findings);
                 }
                 self.count_coap(&message, &exchange, detection);
                 record.coap = Some(CoapRecord { message, source, offset, detection, exchange, oscore });
@@ -275,13 +308,59 @@ impl Analyzer {
     /// attached to the frames they concern, and the final statistics.
     /// The analyzer stays usable for inspection (e.g. [`Analyzer::engine`]) afterwards.
     pub fn finish(&mut self) -> (Vec<(u64, Finding)>, Stats) {
-        let late = self.net.finish();
+        let mut late = self.net.finish();
+        late.extend(self.kudos.finish(&mut self.timeline.lanes));
         for (_, f) in &late {
             *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
         }
         self.stats.exchanges = self.exchanges.finish();
         self.stats.oscore = self.engine.stats().clone();
         (late, self.stats.clone())
+    }
+
+    /// Feeds an OSCORE message to the timeline and the procedure observers.
+    fn procedures(
+        &mut self,
+        meta: &MsgMeta,
+        message: &Message,
+        o: &OscoreRecord,
+        events: &mut Vec<FrameEvent>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let Some(ctx) = &o.context else {
+            findings.extend(kudos::unopened_findings(o));
+            return;
+        };
+        let store = self.engine.store();
+        let lane = self.timeline.lanes.entry(ctx.root).or_insert_with(|| {
+            let root = store.get(ctx.root);
+            Lane::new(
+                ctx.root,
+                root.map(|r| r.name.clone()).unwrap_or_default(),
+                root.map_or(["A", "B"], |r| [r.slot_names.a, r.slot_names.b]),
+            )
+        });
+        let sender_id = store.get(ctx.id).map(|c| c.sender_id(ctx.sender));
+        lane.saw(
+            ctx.id, &ctx.name, &ctx.label, ctx.kind, meta.frame, meta.ts, ctx.sender, meta.src, sender_id,
+        );
+        let summary = o.inner.as_ref().map_or_else(String::new, |i| {
+            let uri = uri_of(i);
+            if uri.is_empty() { code_label(i.code) } else { format!("{} {uri}", code_label(i.code)) }
+        });
+        let obs = Observation {
+            frame: meta.frame,
+            ts: meta.ts,
+            is_request: message.code.is_request(),
+            record: o,
+            summary: &summary,
+        };
+        let out = self.kudos.observe(lane, &obs);
+        for ctx in out.retired {
+            self.engine.retire(ctx, meta.frame);
+        }
+        events.extend(out.events);
+        findings.extend(out.findings);
     }
 
     fn is_coap_port(&self, port: u16) -> bool {
@@ -338,15 +417,6 @@ fn reframe_inner(outer: &Message, inner: &Message) -> Message {
         payload: inner.payload().to_vec(),
     };
     Message::parse(&repr.emit())
-}
-
-/// Bytes of the UDP payload the capture did not keep (UDP length says more than was captured).
-fn missing_udp_bytes(record: &FrameRecord, captured: usize) -> usize {
-    let udp = record.reassembled_layers.iter().chain(record.layers.iter()).rev().find_map(|l| match l.info {
-        LayerInfo::Udp { length, .. } => Some(usize::from(length)),
-        _ => None,
-    });
-    udp.map_or(0, |len| len.saturating_sub(8).saturating_sub(captured))
 }
 
 /// A code as the summary shows it: methods by name, "2.05 Content", "0.00 Empty".
@@ -450,7 +520,11 @@ pub fn oscore_summary(o: &OscoreRecord) -> String {
     let mut fields = Vec::new();
     if let Some(opt) = o.opt() {
         if let Some(k) = opt.kid_value() {
-            fields.push(format!("kid={}", crate::hex::encode(k)));
+            fields.push(if k.is_empty() {
+                "kid=(empty)".into()
+            } else {
+                format!("kid={}", crate::hex::encode(k))
+            });
         }
         if let Some(kc) = opt.kid_context_value() {
             fields.push(format!("kidctx={}", crate::hex::encode(kc)));
@@ -486,7 +560,11 @@ pub fn oscore_summary(o: &OscoreRecord) -> String {
         }
     }
     if let Some(c) = &o.context {
-        let _ = write!(s, " {{{} {}}}", c.name, c.label);
+        if c.name.ends_with(c.label.as_str()) {
+            let _ = write!(s, " {{{}}}", c.name);
+        } else {
+            let _ = write!(s, " {{{} {}}}", c.name, c.label);
+        }
     }
     if let Some(done) =
         o.inner_exchange.as_ref().and_then(|x| x.block.as_ref()).and_then(|b| b.completed.as_ref())

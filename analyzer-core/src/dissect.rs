@@ -174,6 +174,17 @@ pub fn dissect(record: &FrameRecord) -> Tree {
             }
         }
     }
+    if !record.events.is_empty() {
+        let mut n = Node::text("Key management");
+        for e in &record.events {
+            let field = match e.kind {
+                crate::timeline::ProcedureKind::Kudos => "kudos.event",
+                crate::timeline::ProcedureKind::IdUpdate => "idupdate.event",
+            };
+            n.push(Node::field(e.text.clone(), field, FieldValue::Str(e.text.clone())).generated());
+        }
+        roots.push(n);
+    }
     if !record.findings.is_empty() {
         let mut n = Node::text(format!("Findings ({})", record.findings.len()));
         for f in &record.findings {

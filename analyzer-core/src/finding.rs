@@ -205,6 +205,16 @@ pub enum FindingKind {
     OscoreKeyLimit,
     OscoreMessageTooLong,
     OscoreUnprotectedError,
+    // KUDOS
+    KudosReservedBit,
+    KudosTagFailure,
+    KudosDowngrade,
+    KudosOldContext,
+    KudosNonceReuse,
+    KudosUnexpectedConvergent,
+    KudosNonKudosWhileBusy,
+    KudosRetention,
+    KudosIncomplete,
     CoapBadCode,
 }
 
@@ -314,6 +324,15 @@ impl FindingKind {
             FindingKind::OscoreKeyLimit => "oscore.key_limit",
             FindingKind::OscoreMessageTooLong => "oscore.message_too_long",
             FindingKind::OscoreUnprotectedError => "oscore.unprotected_error",
+            FindingKind::KudosReservedBit => "kudos.reserved_bit",
+            FindingKind::KudosTagFailure => "kudos.tag_failure",
+            FindingKind::KudosDowngrade => "kudos.downgrade",
+            FindingKind::KudosOldContext => "kudos.old_context",
+            FindingKind::KudosNonceReuse => "kudos.nonce_reuse",
+            FindingKind::KudosUnexpectedConvergent => "kudos.unexpected_convergent",
+            FindingKind::KudosNonKudosWhileBusy => "kudos.non_kudos_while_busy",
+            FindingKind::KudosRetention => "kudos.retention",
+            FindingKind::KudosIncomplete => "kudos.incomplete",
             FindingKind::CoapBadCode => "coap.bad_code",
         }
     }

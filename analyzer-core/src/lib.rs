@@ -19,7 +19,9 @@ pub mod hex;
 pub mod keys;
 pub mod net;
 pub mod oscore;
+pub mod procedures;
 pub mod time;
+pub mod timeline;
 
 pub use finding::{Finding, FindingKind, Layer, Severity, Span};
 pub use time::Timestamp;

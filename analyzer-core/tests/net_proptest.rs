@@ -55,7 +55,18 @@ fn check_invariants(data: &[u8], d: &Decoded<'_>) {
             _ => None,
         });
         let len = udp.expect("a datagram comes with a UDP layer");
-        assert_eq!(usize::from(len), dg.payload.len() + 8, "datagram length vs UDP length field");
+        assert_eq!(
+            usize::from(len),
+            dg.payload.len() + dg.missing + 8,
+            "datagram length (captured + missing) vs UDP length field"
+        );
+        if dg.missing > 0 {
+            // (802.15.4 with FCS: the last two captured bytes are taken as the FCS.)
+            assert!(
+                dg.payload_offset.is_some_and(|o| o + dg.payload.len() + 2 >= data.len()),
+                "a cut payload ends where the capture does"
+            );
+        }
     }
 }
 
@@ -174,7 +185,8 @@ proptest! {
 }
 
 /// A valid Ethernet/IPv4/UDP frame cut at every length: exactly one finding, of the kind of the
-/// innermost layer that was cut, and never a datagram; whole, the datagram and no finding.
+/// innermost layer that was cut; a datagram only when the UDP header was captured, holding the
+/// captured payload and how much is missing; whole, the datagram and no finding.
 #[test]
 fn ethernet_ipv4_udp_truncated_at_every_length() {
     let mut r = Rng(7);
@@ -197,7 +209,14 @@ fn ethernet_ipv4_udp_truncated_at_every_length() {
             } else {
                 FindingKind::UdpTruncated
             };
-            assert!(dec.datagram.is_none(), "cut at {cut}: no datagram from a cut frame");
+            match &dec.datagram {
+                Some(dg) => {
+                    assert!(cut >= 42, "cut at {cut}: a datagram needs the whole UDP header");
+                    assert_eq!(&dg.payload[..], &frame[42..cut], "cut at {cut}: the captured payload");
+                    assert_eq!(dg.missing, frame.len() - cut, "cut at {cut}: missing bytes");
+                }
+                None => assert!(cut < 42, "cut at {cut}: the captured part of the payload is handed on"),
+            }
             assert_eq!(dec.findings.len(), 1, "cut at {cut}: {:?}", dec.findings);
             assert_eq!(dec.findings[0].kind, want, "cut at {cut}: {}", dec.findings[0].message);
             assert_eq!(

@@ -4,11 +4,14 @@
 //! writers, link/IP/UDP/6LoWPAN builders and a CoAP encoder from coap-lite, so that the
 //! samples test the core's parsers instead of mirroring them.
 
+pub mod big;
 pub mod checksum;
 pub mod coap;
 pub mod ip;
 pub mod link;
 pub mod lowpan;
+pub mod oscore;
+pub mod oscore_samples;
 pub mod pcap;
 pub mod pcapng;
 pub mod rng;

@@ -14,10 +14,17 @@ USAGE:
                                         wrote them (frame numbers, type, code, MID, token,
                                         note); only the named files when given, e.g.
                                         `list coap-basic.pcapng`
+    kudoscope-sim big --messages N --out FILE [--clients C] [--seed S]
+                                        a large OSCORE capture for benchmarks: N CoAP
+                                        messages (request/response pairs, C clients, default
+                                        4, one server, AES-CCM-16-64-128, 40-120 bytes each),
+                                        streamed to FILE (pcapng) with constant memory; the
+                                        keys go to FILE.keys.toml
     kudoscope-sim --help | -h | help    this text
 
 Samples: coap-basic.pcapng, coap-observe.pcap, coap-block2.pcapng, coap-6lowpan.pcap,
-coap-6lowpan-nofcs.pcap, linktypes/*, corrupt/* (see samples/README.md).
+coap-6lowpan-nofcs.pcap, linktypes/*, corrupt/*, oscore-*.pcapng with their
+oscore-*.pcapng.keys.toml (see samples/README.md).
 Timestamps start at 2026-01-01T00:00:00Z; MIDs, tokens and ports come from fixed seeds.
 ";
 
@@ -68,9 +75,62 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Some("big") => big(&args[1..]),
         Some(other) => {
             eprintln!("kudoscope-sim: unknown command {other:?}\n\n{HELP}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn big(args: &[String]) -> ExitCode {
+    let mut cfg = kudoscope_sim::big::BigConfig::default();
+    let mut out = None;
+    let mut messages = None;
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        let value = rest.next();
+        let parsed = match (a.as_str(), value) {
+            ("--messages" | "-n", Some(v)) => v.parse().map(|n| messages = Some(n)).is_ok(),
+            ("--out" | "-o", Some(v)) => {
+                out = Some(PathBuf::from(v));
+                true
+            }
+            ("--clients", Some(v)) => {
+                v.parse().ok().filter(|c| (1..=200).contains(c)).map(|c| cfg.clients = c).is_some()
+            }
+            ("--seed", Some(v)) => v.parse().map(|s| cfg.seed = s).is_ok(),
+            _ => false,
+        };
+        if !parsed {
+            eprintln!("kudoscope-sim big: bad argument {a:?} {value:?} (try --help)");
+            return ExitCode::from(2);
+        }
+    }
+    let (Some(n), Some(out)) = (messages, out) else {
+        eprintln!("kudoscope-sim big: --messages N and --out FILE are required (try --help)");
+        return ExitCode::from(2);
+    };
+    cfg.messages = n;
+    let t = std::time::Instant::now();
+    match kudoscope_sim::big::write(&cfg, &out) {
+        Ok(s) => {
+            println!(
+                "{} messages, {} frames, {} bytes (CoAP {}-{} bytes) in {:.2} s\n  capture: {}\n  keys:    {}",
+                s.messages,
+                s.frames,
+                s.bytes,
+                s.coap_len.0,
+                s.coap_len.1,
+                t.elapsed().as_secs_f64(),
+                s.capture.display(),
+                s.keys.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kudoscope-sim big: cannot write {}: {e}", out.display());
+            ExitCode::FAILURE
         }
     }
 }

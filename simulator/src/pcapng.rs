@@ -167,6 +167,14 @@ impl PcapNgWriter {
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
+
+    /// Writes the bytes built so far to `w` and empties the buffer (the section and interface
+    /// state stay), so a long capture can be streamed with constant memory.
+    pub fn flush_to(&mut self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +216,26 @@ mod tests {
         assert_eq!(&epb[20..28], &[0, 0, 0, 3, 0, 0, 0, 3]);
         assert_eq!(&epb[28..32], &[1, 2, 3, 0]);
         assert_eq!(&epb[32..], &[0, 0, 0, 36]);
+    }
+
+    #[test]
+    fn flush_to_streams_the_same_bytes() {
+        let mut whole = PcapNgWriter::new(Endian::Little);
+        let mut streamed = PcapNgWriter::new(Endian::Little);
+        let mut out = Vec::new();
+        for w in [&mut whole, &mut streamed] {
+            w.section(None);
+            w.interface(1, 65535, Some(6), None);
+        }
+        streamed.flush_to(&mut out).unwrap();
+        for i in 0..3u8 {
+            whole.packet(0, u64::from(i) * 1000, &[i; 5], 5, None);
+            streamed.packet(0, u64::from(i) * 1000, &[i; 5], 5, None);
+            streamed.flush_to(&mut out).unwrap();
+        }
+        assert!(streamed.is_empty());
+        assert_eq!(streamed.frames(), 3);
+        assert_eq!(out, whole.into_bytes());
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub struct SampleFile {
     /// One sentence: what the file shows.
     pub what: String,
     pub expect: Expect,
+    /// Files written next to it (the OSCORE samples' keys files): (relative path, bytes).
+    pub companions: Vec<(String, Vec<u8>)>,
+    /// What kudoscope (and, for AES-CCM-16-64-128 captures, tshark) must make of the OSCORE
+    /// messages.
+    pub oscore: Option<crate::oscore_samples::OscoreInfo>,
 }
 
 /// What a reader must make of a sample.
@@ -55,6 +60,8 @@ impl SampleFile {
                 log: s.log.clone(),
                 tshark_args: Vec::new(),
             },
+            companions: Vec::new(),
+            oscore: None,
         }
     }
 
@@ -65,6 +72,8 @@ impl SampleFile {
             link_type,
             what: what.to_string(),
             expect: Expect::Corrupt { expected: expected.to_string() },
+            companions: Vec::new(),
+            oscore: None,
         }
     }
 
@@ -81,11 +90,19 @@ impl SampleFile {
             self.link_type,
             self.what
         );
+        if let Some(o) = &self.oscore {
+            let names: Vec<&str> = o.contexts.iter().map(|c| c.name.as_str()).collect();
+            out.push_str(&format!("   keys: {} (contexts: {})\n", o.keys_path, names.join(", ")));
+        }
         match &self.expect {
             Expect::Valid { frames, log, .. } => {
                 out.push_str(&format!("   {frames} frames\n"));
                 for s in log {
                     out.push_str(&format!("   {}\n", s.summary().trim_end()));
+                    if let Some(e) = self.oscore.as_ref().and_then(|o| o.expect(s.frame)) {
+                        let tshark = self.oscore.as_ref().is_some_and(|o| o.tshark);
+                        out.push_str(&format!("{:>12}{}\n", "", e.describe(tshark)));
+                    }
                 }
             }
             Expect::Corrupt { expected } => out.push_str(&format!("   expected: {expected}\n")),
@@ -99,6 +116,7 @@ pub fn all() -> Vec<SampleFile> {
     let mut v = vec![coap_basic(), coap_observe(), coap_block2(), coap_6lowpan(true), coap_6lowpan(false)];
     v.extend(linktypes());
     v.extend(corrupt());
+    v.extend(crate::oscore_samples::all());
     v
 }
 
@@ -112,6 +130,10 @@ pub fn write_all(dir: &Path) -> std::io::Result<Vec<(String, usize)>> {
         }
         std::fs::write(&p, &f.bytes)?;
         out.push((f.path.clone(), f.bytes.len()));
+        for (path, bytes) in &f.companions {
+            std::fs::write(dir.join(path), bytes)?;
+            out.push((path.clone(), bytes.len()));
+        }
     }
     Ok(out)
 }
@@ -134,13 +156,13 @@ pub fn text_body(n: usize, what: &str) -> Vec<u8> {
     s.into_bytes()
 }
 
-fn req(s: &mut Scenario, c: PeerId, ty: MsgType, code: u8, path: &str) -> CoapMsg {
+pub(crate) fn req(s: &mut Scenario, c: PeerId, ty: MsgType, code: u8, path: &str) -> CoapMsg {
     let token = s.token(c);
     let mid = s.mid(c);
     CoapMsg::new(ty, code, mid, &token).path(path)
 }
 
-fn piggy(r: &CoapMsg, code: u8) -> CoapMsg {
+pub(crate) fn piggy(r: &CoapMsg, code: u8) -> CoapMsg {
     CoapMsg::new(Ack, code, r.mid, &r.token)
 }
 

@@ -183,6 +183,9 @@ pub struct Scenario {
     pub log: Vec<Sent>,
     v6_frag_id: u32,
     lowpan_tag: u16,
+    /// Capture snap length: longer frames keep only their first `snaplen` bytes (the original
+    /// length is still recorded), and the pcapng interface / pcap header announce it.
+    pub snaplen: u32,
 }
 
 impl Scenario {
@@ -200,6 +203,7 @@ impl Scenario {
             log: Vec::new(),
             v6_frag_id,
             lowpan_tag,
+            snaplen: 262_144,
         }
     }
 
@@ -225,6 +229,22 @@ impl Scenario {
             ip_id,
             wpan_seq,
         });
+        self.peers.len() - 1
+    }
+
+    /// Adds a peer that uses the IP address and port of `like` from another machine (MAC
+    /// 02:00:00:00:00:`mac_n`): an on-path attacker spoofing `like`.
+    pub fn add_spoofer(&mut self, name: &'static str, like: PeerId, mac_n: u8) -> PeerId {
+        let next_mid = self.rng.next_u16();
+        let next_token = self.rng.next_u64();
+        let ip_id = self.rng.next_u16();
+        let mut p = self.peers[like].clone();
+        p.name = name;
+        p.mac = [0x02, 0, 0, 0, 0, mac_n];
+        p.next_mid = next_mid;
+        p.next_token = next_token;
+        p.ip_id = ip_id;
+        self.peers.push(p);
         self.peers.len() - 1
     }
 
@@ -322,8 +342,9 @@ impl Scenario {
             );
         }
         let first_frame = self.frames.len() as u64 + 1;
-        for (i, data) in frames.into_iter().enumerate() {
+        for (i, mut data) in frames.into_iter().enumerate() {
             let orig_len = data.len() as u32;
+            data.truncate(self.snaplen as usize);
             self.frames.push(Frame { ts_ns: first_ts + i as u64 * gap_ns, data, orig_len });
         }
         let frame = self.frames.len() as u64;
@@ -431,7 +452,7 @@ impl Scenario {
 
     /// Writes the frames as classic pcap.
     pub fn to_pcap(&self, precision: crate::pcap::TsPrecision, endian: crate::pcap::Endian) -> Vec<u8> {
-        let mut w = crate::pcap::PcapWriter::new(self.path.link.link_type(), 262_144, precision, endian);
+        let mut w = crate::pcap::PcapWriter::new(self.path.link.link_type(), self.snaplen, precision, endian);
         for f in &self.frames {
             w.record(f.ts_ns, &f.data, f.orig_len);
         }
@@ -442,7 +463,7 @@ impl Scenario {
     pub fn to_pcapng(&self, tsresol: Option<u8>, if_name: &str) -> Vec<u8> {
         let mut w = crate::pcapng::PcapNgWriter::new(crate::pcap::Endian::Little);
         w.section(Some("kudoscope-sim"));
-        let i = w.interface(self.path.link.link_type() as u16, 262_144, tsresol, Some(if_name));
+        let i = w.interface(self.path.link.link_type() as u16, self.snaplen, tsresol, Some(if_name));
         for f in &self.frames {
             w.packet(i, f.ts_ns, &f.data, f.orig_len, None);
         }

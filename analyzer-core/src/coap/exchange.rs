@@ -198,7 +198,7 @@ impl Default for ExchangeConfig {
         ExchangeConfig {
             exchange_lifetime_secs: 247,
             max_body_len: 1 << 20,
-            max_live: 65536,
+            max_live: 32768,
             max_total_body_bytes: 64 << 20,
         }
     }

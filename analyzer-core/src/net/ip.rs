@@ -247,7 +247,7 @@ pub(crate) fn ipv4(cx: &mut Cx<'_, '_>, off: usize, bound: Bound) {
     if let ChainEnd::Upper(PROTO_UDP) = chain.end {
         if let Some(u) = udp::decode(data, chain.pos, pb, Pseudo::V4(src, dst), verify, &mut e) {
             let (s, d) = endpoints(IpAddr::V4(src), IpAddr::V4(dst), &u);
-            cx.datagram_in_frame(s, d, u.payload);
+            cx.datagram_in_frame(s, d, u.payload, u.missing);
         }
     } else if short == Some(Short::Truncated) && matches!(chain.end, ChainEnd::Upper(_) | ChainEnd::Esp) {
         e.short(Short::Truncated, IP, &format!("IPv4 packet (total length {tl})"), off, off + tl, bound);
@@ -456,7 +456,7 @@ pub(crate) fn ipv6(cx: &mut Cx<'_, '_>, off: usize, bound: Bound) {
         ChainEnd::Upper(PROTO_UDP) => {
             if let Some(u) = udp::decode(data, chain.pos, pb, Pseudo::V6(h.src, h.dst), verify, &mut e) {
                 let (s, d) = endpoints(IpAddr::V6(h.src), IpAddr::V6(h.dst), &u);
-                cx.datagram_in_frame(s, d, u.payload);
+                cx.datagram_in_frame(s, d, u.payload, u.missing);
             }
         }
         ChainEnd::Upper(_) | ChainEnd::Esp | ChainEnd::NoNext => {
@@ -725,7 +725,9 @@ mod tests {
         let r = NetDecoder::default().decode(LinkType::IPV4, cut, 1, Timestamp::ZERO);
         assert_eq!(r.findings.len(), 1);
         assert_eq!(r.findings[0].kind, FindingKind::UdpTruncated);
-        assert!(r.datagram.is_none());
+        // the captured part of the payload is handed on, with what is missing
+        let dg = r.datagram.as_ref().unwrap();
+        assert_eq!((&dg.payload[..], dg.missing), (&b"he"[..], 9));
         // the wire had all bytes: still truncated
         let r = NetDecoder::default().decode_with_orig_len(
             LinkType::IPV4,

@@ -277,6 +277,9 @@ pub struct Datagram<'a> {
     pub payload: Cow<'a, [u8]>,
     /// Where the payload starts in the frame, when it lies there contiguously (not reassembled).
     pub payload_offset: Option<usize>,
+    /// Payload bytes the UDP length announces but the capture did not keep (snaplen); 0 when
+    /// the datagram is complete.
+    pub missing: usize,
     /// Set when the datagram was reassembled from fragments.
     pub reassembled: Option<Reassembly>,
 }
@@ -636,7 +639,13 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// A datagram whose payload lies in the frame.
-    pub(crate) fn datagram_in_frame(&mut self, src: Endpoint, dst: Endpoint, payload: Range<usize>) {
+    pub(crate) fn datagram_in_frame(
+        &mut self,
+        src: Endpoint,
+        dst: Endpoint,
+        payload: Range<usize>,
+        missing: usize,
+    ) {
         let data: &'a [u8] = self.data;
         if let Some(p) = data.get(payload.clone()) {
             self.out.datagram = Some(Datagram {
@@ -644,6 +653,7 @@ impl<'a> Cx<'a, '_> {
                 dst,
                 payload: Cow::Borrowed(p),
                 payload_offset: Some(payload.start),
+                missing,
                 reassembled: None,
             });
         }
@@ -664,6 +674,7 @@ impl<'a> Cx<'a, '_> {
                 dst,
                 payload: Cow::Owned(p.to_vec()),
                 payload_offset: None,
+                missing: 0,
                 reassembled: Some(Reassembly { frames, bytes }),
             });
         }

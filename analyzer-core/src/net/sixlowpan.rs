@@ -709,12 +709,12 @@ fn iphc_unfragmented(cx: &mut Cx<'_, '_>, pos: usize, bound: Bound, link: &LinkA
         }
         let s = Endpoint { addr: src, port: u.src_port };
         let d = Endpoint { addr: dst, port: u.dst_port };
-        cx.datagram_in_frame(s, d, rest..bound.end);
+        cx.datagram_in_frame(s, d, rest..bound.end, 0);
     } else if chain.upper == PROTO_UDP
         && let Some(u) = udp::decode(data, chain.rest, bound, pseudo, verify, &mut e)
     {
         let (s, d) = ip::endpoints(src, dst, &u);
-        cx.datagram_in_frame(s, d, u.payload);
+        cx.datagram_in_frame(s, d, u.payload, u.missing);
     }
 }
 

@@ -17,13 +17,16 @@ pub(crate) enum Pseudo {
     Unknown,
 }
 
-/// A UDP header that parsed with a consistent length and a fully captured payload.
+/// A UDP header that parsed with a consistent length. The payload is complete, or cut by the
+/// capture (snaplen) with `missing` bytes not captured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UdpOk {
     pub src_port: u16,
     pub dst_port: u16,
-    /// Payload bytes in the buffer that was parsed.
+    /// Payload bytes in the buffer that was parsed (as far as captured).
     pub payload: Range<usize>,
+    /// Payload bytes the UDP length announces but the capture did not keep.
+    pub missing: usize,
 }
 
 /// One's-complement sum (RFC 1071) of `data` as big-endian 16-bit words, added to `acc`.
@@ -129,7 +132,17 @@ pub(crate) fn decode(
     match short {
         Some(s) => {
             e.short(s, UDP, &format!("UDP datagram (length field {length})"), pos, claimed_end, bound);
-            None
+            // A capture cut inside the payload still hands on what was captured: the layers
+            // above can decode it (and an AEAD can decrypt it, flagging the tag unverified).
+            match s {
+                super::Short::Truncated if bound.end >= pos + 8 => Some(UdpOk {
+                    src_port,
+                    dst_port,
+                    payload: pos + 8..bound.end,
+                    missing: claimed_end - bound.end,
+                }),
+                _ => None,
+            }
         }
         None => {
             if bound.limit == Some(bound.end) && claimed_end < bound.end {
@@ -145,7 +158,7 @@ pub(crate) fn decode(
                     ),
                 );
             }
-            Some(UdpOk { src_port, dst_port, payload: pos + 8..claimed_end })
+            Some(UdpOk { src_port, dst_port, payload: pos + 8..claimed_end, missing: 0 })
         }
     }
 }
@@ -228,7 +241,8 @@ mod tests {
         assert_eq!(f[0].kind, FindingKind::UdpMalformed);
         // The IP payload really is 13 bytes but only 10 were captured.
         let (r, l, f) = run(&u[..10], Bound { end: 10, limit: Some(13) }, v4());
-        assert!(r.is_none());
+        let r = r.unwrap();
+        assert_eq!((r.payload, r.missing), (8..10, 3), "the captured payload is handed on");
         assert_eq!(l.len(), 1, "the header is kept");
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].kind, FindingKind::UdpTruncated);

@@ -15,9 +15,10 @@
 //! order. Responses use the context, nonce and AAD inputs of their request (matched by the
 //! exchange tracker, which handles empty tokens by endpoint and MID).
 
-use super::context::{aad, nonce};
-use super::option::{OptionProblem, OscoreOption, ParsedOption, ProblemClass};
-use super::store::{ContextStore, CtxId, LimitLevel, StoredContext};
+use super::context::{DerivedContext, aad, nonce};
+use super::kudos::{self, LabelEncoding};
+use super::option::{KudosFields, OptionProblem, OscoreOption, ParsedOption, ProblemClass};
+use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, NewContext, Origin, StoredContext};
 use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
 use crate::coap::message::Message;
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
@@ -25,7 +26,7 @@ use crate::keys::PeerSlot;
 use crate::net::Endpoint;
 use crate::time::Timestamp;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
 
@@ -38,6 +39,8 @@ const OPT_ECHO: u16 = 252;
 pub struct EngineConfig {
     /// Most contexts tried for one message.
     pub max_trials: usize,
+    /// Most KUDOS derivations tried for one KUDOS message (bases x inputs x label encodings).
+    pub max_kudos_trials: usize,
     /// PIVs remembered per key for replay / nonce-reuse detection.
     pub piv_history: usize,
     /// Seconds a request is remembered for its responses (EXCHANGE_LIFETIME).
@@ -54,10 +57,11 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             max_trials: 16,
+            max_kudos_trials: 64,
             piv_history: 4096,
             request_lifetime_secs: 247,
             observation_lifetime_secs: 24 * 3600,
-            max_requests: 65536,
+            max_requests: 32768,
             limit_warn_percent: 75,
         }
     }
@@ -126,9 +130,34 @@ pub struct ContextRef {
     pub name: String,
     pub label: String,
     pub generation: u32,
+    pub kind: CtxKind,
+    /// The lineage root (the loaded context this one descends from).
+    pub root: CtxId,
     /// The slot of the peer that protected the message, and its name ("client", "local"...).
     pub sender: PeerSlot,
     pub sender_name: &'static str,
+}
+
+/// How a KUDOS message (flag d set) was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KudosRecord {
+    /// The x byte and nonce of this message.
+    pub x: u8,
+    pub nonce: Vec<u8>,
+    /// The context derivation input this message gives (X || N).
+    pub input: Vec<u8>,
+    /// The context it was derived from (CTX_OLD or CTX_BOOTSTRAP), when it opened, and its
+    /// generation label.
+    pub base: Option<CtxId>,
+    pub base_label: Option<String>,
+    /// The other peer's input combined into CTX_NEW (convergent messages) and its frame.
+    pub partner: Option<(Vec<u8>, u64)>,
+    /// The own input that entered updateCtx (differs from `input` only in the x byte when the
+    /// peer's earlier divergent X was used, PROTOCOLS.md §8.3).
+    pub own_input_used: Option<Vec<u8>>,
+    pub encoding: Option<LabelEncoding>,
+    /// True when this message made the engine derive (and store) its context.
+    pub newly_derived: bool,
 }
 
 /// The OSCORE part of one message.
@@ -155,6 +184,8 @@ pub struct OscoreRecord {
     /// filled in by the analysis driver.
     pub inner_exchange: Option<ExchangeInfo>,
     pub echo_recovery: Option<EchoRecovery>,
+    /// KUDOS fields and derivation, for messages with the d flag.
+    pub kudos: Option<KudosRecord>,
     /// Candidate contexts tried, in order, with whether each verified.
     pub tried: Vec<(String, bool)>,
     /// Findings, spans relative to the CoAP message (or `Span::Decrypted` for the plaintext).
@@ -177,6 +208,7 @@ impl OscoreRecord {
             inner: None,
             inner_exchange: None,
             echo_recovery: None,
+            kudos: None,
             tried: Vec::new(),
             findings: Vec::new(),
         }
@@ -209,6 +241,8 @@ struct RequestEntry {
     /// A request that registered an observation (kept longer).
     observe: bool,
     last_used: Timestamp,
+    /// When it was (re)queued in `request_order`.
+    queued_at: Timestamp,
     /// First response without a PIV: (frame, ciphertext digest), for nonce-reuse checks.
     pivless_response: Option<(u64, u64)>,
     /// The Echo value challenged by a B.1.2 response to this request.
@@ -256,6 +290,62 @@ impl PivHistory {
     }
 }
 
+/// A candidate context for a message.
+#[derive(Debug, Clone)]
+enum Cand {
+    /// A context in the store, with the slot of the peer that would have protected the message.
+    Existing { id: CtxId, slot: PeerSlot },
+    /// A KUDOS context to derive from the wire.
+    Kudos(KudosCand),
+}
+
+#[derive(Debug, Clone)]
+struct KudosCand {
+    base: CtxId,
+    slot: PeerSlot,
+    kind: CtxKind,
+    own: Vec<u8>,
+    other: Option<(Vec<u8>, u64)>,
+    encoding: LabelEncoding,
+}
+
+#[derive(Debug, Clone)]
+struct KudosUse {
+    cand: KudosCand,
+    newly_derived: bool,
+}
+
+/// A verified (or tag-truncated) open.
+#[derive(Debug)]
+struct Opened {
+    id: CtxId,
+    slot: PeerSlot,
+    nonce: Vec<u8>,
+    plaintext: Vec<u8>,
+    verified: bool,
+    kudos: Option<KudosUse>,
+}
+
+/// How to build the nonce of a message from a candidate context.
+#[derive(Debug, Clone)]
+enum NonceSpec {
+    /// The sender's ID (from the candidate context) and this Partial IV.
+    OwnPiv(Vec<u8>),
+    /// A response without a Partial IV: the request's nonce.
+    Fixed(Vec<u8>),
+}
+
+/// A KUDOS input seen on the wire (kept per lineage for convergent derivations).
+#[derive(Debug, Clone)]
+struct KudosSeen {
+    slot: PeerSlot,
+    input: Vec<u8>,
+    frame: u64,
+    convergent: bool,
+}
+
+const KUDOS_INPUTS_KEPT: usize = 16;
+
 /// Counters over the capture.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -269,10 +359,17 @@ pub struct Engine {
     config: EngineConfig,
     store: ContextStore,
     requests: HashMap<u64, RequestEntry>,
+    /// Request frames in insertion order, for expiry and the cap (entries already removed
+    /// from `requests` are skipped lazily).
+    request_order: VecDeque<u64>,
     /// (sender endpoint, receiver endpoint, kid) -> context that last opened such a request.
     winners: HashMap<(Endpoint, Endpoint, Vec<u8>), CtxId>,
     /// (context, protecting slot) -> PIV history.
     pivs: HashMap<(CtxId, PeerSlot), PivHistory>,
+    /// KUDOS contexts already derived: (CTX_IN, X_N, label encoding) -> context.
+    kudos_cache: HashMap<(CtxId, Vec<u8>, LabelEncoding), CtxId>,
+    /// Lineage root -> the most recent KUDOS inputs seen (bounded).
+    kudos_inputs: HashMap<CtxId, Vec<KudosSeen>>,
     stats: EngineStats,
     last_prune: Option<Timestamp>,
 }
@@ -297,8 +394,11 @@ impl Engine {
             config,
             store,
             requests: HashMap::new(),
+            request_order: VecDeque::new(),
             winners: HashMap::new(),
             pivs: HashMap::new(),
+            kudos_cache: HashMap::new(),
+            kudos_inputs: HashMap::new(),
             stats: EngineStats::default(),
             last_prune: None,
         }
@@ -306,6 +406,16 @@ impl Engine {
 
     pub fn store(&self) -> &ContextStore {
         &self.store
+    }
+
+    /// Marks a context as no longer current (after a completed key update), from `frame` on.
+    /// It is still tried, after newer generations, for late messages (retention).
+    pub fn retire(&mut self, ctx: CtxId, frame: u64) {
+        if let Some(c) = self.store.get_mut(ctx)
+            && c.retired_at.is_none()
+        {
+            c.retired_at = Some(frame);
+        }
     }
 
     pub fn stats(&self) -> &EngineStats {
@@ -370,6 +480,7 @@ impl Engine {
         let malformed = parsed.problems.iter().any(|p| p.class() != ProblemClass::Note);
         r.option = Some(parsed);
         if malformed {
+            self.remember_unopened_request(input, &r);
             return r;
         }
         if m.payload.is_empty() && input.missing_bytes == 0 {
@@ -382,6 +493,7 @@ impl Engine {
                 )
                 .at(Span::frame(m.bytes.len()..m.bytes.len())),
             );
+            self.remember_unopened_request(input, &r);
             return r;
         }
         self.check_outer_options(m, &mut r);
@@ -407,6 +519,14 @@ impl Engine {
             }
         }
         r
+    }
+
+    fn remember_unopened_request(&mut self, input: MessageInput<'_>, r: &OscoreRecord) {
+        if input.message.code.is_request() {
+            let kid = r.opt().and_then(OscoreOption::kid_value).map(<[u8]>::to_vec).unwrap_or_default();
+            let piv = r.opt().and_then(OscoreOption::piv_value).map(<[u8]>::to_vec).unwrap_or_default();
+            self.remember_request(input, None, PeerSlot::A, kid, piv, None);
+        }
     }
 
     /// Class E options must not travel outside (RFC 8613 §4.1): Uri-Path, Content-Format...
@@ -445,50 +565,47 @@ impl Engine {
                     if opt.kid_value().is_none() { "kid" } else { "Partial IV" }
                 ),
             ));
+            self.remember_unopened_request(input, r);
             return;
         };
         r.request_kid = Some(kid.clone());
         r.request_piv = Some(piv.clone());
         let kid_context = opt.kid_context_value().map(<[u8]>::to_vec);
-        let candidates = self.request_candidates(&kid, kid_context.as_deref(), meta);
-        let ciphertext = m.payload();
-        let mut opened = None;
-        let mut first_nonce = None;
-        for &(id, slot) in candidates.iter().take(self.config.max_trials) {
-            let Some(ctx) = self.store.get(id) else { continue };
-            let Ok(n) = nonce(&kid, &piv, ctx.common_iv()) else { continue };
-            let a = aad(ctx.alg(), &kid, &piv);
-            let result = open(ctx, slot, &n, &a, ciphertext, input.missing_bytes);
-            r.tried.push((ctx.name.clone(), result.is_some()));
-            if first_nonce.is_none() {
-                first_nonce = Some((n.clone(), id, slot));
+        let existing = self.request_candidates(&kid, kid_context.as_deref(), meta);
+        let candidates = match opt.kudos() {
+            // A KUDOS request is protected with CTX_TEMP (divergent) or CTX_NEW (convergent),
+            // derived from the current context of the sender's lineage (or its bootstrap).
+            Some(k) => {
+                let bases = self.kudos_bases(existing.iter().map(|&(id, slot)| (id, slot)), k.no_fs());
+                self.kudos_candidates(k, &bases)
             }
-            if let Some((pt, verified)) = result {
-                opened = Some((id, slot, n, pt, verified));
-                break;
-            }
-        }
+            None => existing.iter().map(|&(id, slot)| Cand::Existing { id, slot }).collect(),
+        };
+        let spec = NonceSpec::OwnPiv(piv.clone());
+        let opened = self.try_candidates(
+            &candidates,
+            &spec,
+            &kid,
+            &piv,
+            m.payload(),
+            input.missing_bytes,
+            r,
+            meta.frame,
+        );
         let entry_nonce;
         match opened {
-            Some((id, slot, n, pt, verified)) => {
-                self.winners.insert((meta.src, meta.dst, kid.clone()), id);
-                entry_nonce = Some(n.clone());
-                self.accept(input, r, id, slot, n, NonceSource::OwnPiv, pt, verified);
+            Some(o) => {
+                self.winners.insert((meta.src, meta.dst, kid.clone()), o.id);
+                entry_nonce = Some(o.nonce.clone());
+                let (id, slot) = (o.id, o.slot);
+                self.accept(input, r, o, NonceSource::OwnPiv);
                 // Replay / nonce reuse: one PIV per sender key.
                 self.check_piv(input, r, id, slot, &piv);
             }
             None => {
-                entry_nonce = first_nonce.as_ref().map(|(n, _, _)| n.clone());
-                r.nonce = entry_nonce.clone();
+                entry_nonce = r.nonce.clone();
                 r.nonce_source = Some(NonceSource::OwnPiv);
-                self.fail(
-                    r,
-                    &candidates,
-                    &kid,
-                    kid_context.as_deref(),
-                    first_nonce.map(|(_, id, s)| (id, s)),
-                    meta,
-                );
+                self.fail(r, &candidates, &kid, kid_context.as_deref(), meta);
             }
         }
         let requester = r.context.as_ref().map(|c| c.sender).unwrap_or(PeerSlot::A);
@@ -501,29 +618,54 @@ impl Engine {
                 r.echo_recovery = Some(EchoRecovery::Response);
             }
         }
-        let observe = matches!(input.exchange.observe, Some(ObserveInfo::Register));
+        let ctx = r.context.as_ref().map(|c| c.id);
+        self.remember_request(input, ctx, requester, kid, piv, entry_nonce);
+    }
+
+    /// Keeps what responses to this request need (context, kid, PIV, nonce). Also done for
+    /// requests that could not be decrypted or parsed, so that an unprotected OSCORE error
+    /// answering them is recognised.
+    fn remember_request(
+        &mut self,
+        input: MessageInput<'_>,
+        ctx: Option<CtxId>,
+        requester: PeerSlot,
+        kid: Vec<u8>,
+        piv: Vec<u8>,
+        nonce: Option<Vec<u8>>,
+    ) {
         // A retransmission keeps the first transmission's entry (responses point there).
-        if input.exchange.retransmission_of.is_none() {
-            self.requests.insert(
-                meta.frame,
-                RequestEntry {
-                    ctx: r.context.as_ref().map(|c| c.id),
-                    requester,
-                    kid,
-                    piv,
-                    nonce: entry_nonce,
-                    observe,
-                    last_used: meta.ts,
-                    pivless_response: None,
-                    echo: None,
-                    src: meta.src,
-                },
-            );
+        if input.exchange.retransmission_of.is_some() {
+            return;
         }
+        let meta = input.meta;
+        let observe = matches!(input.exchange.observe, Some(ObserveInfo::Register));
+        self.request_order.push_back(meta.frame);
+        while self.requests.len() >= self.config.max_requests.max(1) {
+            let Some(oldest) = self.request_order.pop_front() else { break };
+            self.requests.remove(&oldest);
+        }
+        self.requests.insert(
+            meta.frame,
+            RequestEntry {
+                ctx,
+                requester,
+                kid,
+                piv,
+                nonce,
+                observe,
+                last_used: meta.ts,
+                queued_at: meta.ts,
+                pivless_response: None,
+                echo: None,
+                src: meta.src,
+            },
+        );
     }
 
     /// Contexts where some peer's Sender ID is `kid` (and the ID Context matches `kid context`
-    /// when one is sent), in trial order.
+    /// when one is sent), in trial order. Temporary KUDOS contexts and bootstrap contexts never
+    /// protect ordinary requests.
     fn request_candidates(
         &self,
         kid: &[u8],
@@ -538,7 +680,9 @@ impl Engine {
             .copied()
             .filter(|&(id, _)| {
                 let Some(ctx) = self.store.get(id) else { return false };
-                !ctx.bootstrap && kid_context.is_none_or(|kc| id_context_matches(ctx, kc))
+                !ctx.bootstrap
+                    && ctx.kind != CtxKind::KudosTemp
+                    && kid_context.is_none_or(|kc| id_context_matches(ctx, kc))
             })
             .collect();
         let key = |&(id, slot): &(CtxId, PeerSlot)| {
@@ -553,6 +697,230 @@ impl Engine {
         };
         c.sort_by_key(key);
         c
+    }
+
+    /// The contexts a KUDOS message's CTX_TEMP/CTX_NEW may be derived from (CTX_IN): the
+    /// current generation of each candidate lineage and the one before it (a second execution
+    /// right after a first one derives from the pending CTX_NEW, §4.3.4), or the lineage's
+    /// bootstrap context when p = 1 (no forward secrecy). Temporary contexts stand for their
+    /// parent.
+    fn kudos_bases(
+        &self,
+        from: impl Iterator<Item = (CtxId, PeerSlot)>,
+        no_fs: bool,
+    ) -> Vec<(CtxId, PeerSlot)> {
+        let mut bases: Vec<(CtxId, PeerSlot)> = Vec::new();
+        let mut push = |b: (CtxId, PeerSlot)| {
+            if !bases.contains(&b) {
+                bases.push(b);
+            }
+        };
+        for (id, slot) in from {
+            let Some(ctx) = self.store.get(id) else { continue };
+            let base = if ctx.kind == CtxKind::KudosTemp { ctx.parent.unwrap_or(id) } else { id };
+            let root = ctx.root;
+            if no_fs && let Some(b) = self.store.bootstrap_for(root) {
+                push((b, slot));
+            }
+            push((base, slot));
+            for newer in self.store.lineage(root).into_iter().take(2) {
+                push((newer, slot));
+            }
+        }
+        bases.truncate(6);
+        bases
+    }
+
+    /// Candidate contexts for a KUDOS message from the derivation inputs seen on the wire.
+    fn kudos_candidates(&self, k: &KudosFields, bases: &[(CtxId, PeerSlot)]) -> Vec<Cand> {
+        let own = k.input();
+        let mut out = Vec::new();
+        for encoding in LabelEncoding::ALL {
+            for &(base, slot) in bases {
+                if !k.convergent() {
+                    out.push(Cand::Kudos(KudosCand {
+                        base,
+                        slot,
+                        kind: CtxKind::KudosTemp,
+                        own: own.clone(),
+                        other: None,
+                        encoding,
+                    }));
+                    continue;
+                }
+                // Convergent: updateCtx(X1|N1, X2|N2) with the other peer's recent input. Which
+                // X enters when a peer sent both a divergent and a convergent message is not
+                // specified (PROTOCOLS.md §8.3): also try this peer's own divergent X.
+                let root = self.store.get(base).map_or(base, |c| c.root);
+                let recent = self.kudos_inputs.get(&root);
+                let mut owns = vec![own.clone()];
+                for i in recent.into_iter().flatten().rev() {
+                    if i.slot == slot
+                        && !i.convergent
+                        && i.input.get(1..) == own.get(1..)
+                        && !owns.contains(&i.input)
+                    {
+                        owns.push(i.input.clone());
+                    }
+                }
+                let others: Vec<&KudosSeen> =
+                    recent.into_iter().flatten().rev().filter(|i| i.slot != slot).take(4).collect();
+                for o in others {
+                    for mine in &owns {
+                        out.push(Cand::Kudos(KudosCand {
+                            base,
+                            slot,
+                            kind: CtxKind::KudosNew,
+                            own: mine.clone(),
+                            other: Some((o.input.clone(), o.frame)),
+                            encoding,
+                        }));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Tries candidates in order until one verifies (bounded). Derived KUDOS contexts that
+    /// verify are added to the store. On failure, `r.nonce` holds the first nonce tried.
+    #[allow(clippy::too_many_arguments)]
+    fn try_candidates(
+        &mut self,
+        candidates: &[Cand],
+        spec: &NonceSpec,
+        request_kid: &[u8],
+        request_piv: &[u8],
+        ct: &[u8],
+        missing: usize,
+        r: &mut OscoreRecord,
+        frame: u64,
+    ) -> Option<Opened> {
+        let limit = if candidates.iter().any(|c| matches!(c, Cand::Kudos(_))) {
+            self.config.max_kudos_trials
+        } else {
+            self.config.max_trials
+        };
+        for cand in candidates.iter().take(limit) {
+            let attempt = match cand {
+                Cand::Existing { id, slot } => {
+                    let Some(ctx) = self.store.get(*id) else { continue };
+                    let view = ctx.view(*slot);
+                    let result = open_view(view, spec, request_kid, request_piv, ct, missing);
+                    r.tried.push((ctx.name.clone(), result.is_some()));
+                    if r.nonce.is_none() {
+                        r.nonce = nonce_for(view, spec);
+                    }
+                    result.map(|(pt, verified, n)| Opened {
+                        id: *id,
+                        slot: *slot,
+                        nonce: n,
+                        plaintext: pt,
+                        verified,
+                        kudos: None,
+                    })
+                }
+                Cand::Kudos(kc) => {
+                    let x_n = kudos::x_n(&kc.own, kc.other.as_ref().map_or(&[][..], |(o, _)| o.as_slice()));
+                    let cache_key = (kc.base, x_n, kc.encoding);
+                    if let Some(&id) = self.kudos_cache.get(&cache_key) {
+                        let Some(ctx) = self.store.get(id) else { continue };
+                        let view = ctx.view(kc.slot);
+                        let result = open_view(view, spec, request_kid, request_piv, ct, missing);
+                        r.tried.push((ctx.name.clone(), result.is_some()));
+                        result.map(|(pt, verified, n)| Opened {
+                            id,
+                            slot: kc.slot,
+                            nonce: n,
+                            plaintext: pt,
+                            verified,
+                            kudos: Some(KudosUse { cand: kc.clone(), newly_derived: false }),
+                        })
+                    } else {
+                        let Some(base) = self.store.get(kc.base) else { continue };
+                        let other = kc.other.as_ref().map_or(&[][..], |(o, _)| o.as_slice());
+                        let Ok(params) = kudos::update_ctx(&kc.own, other, base.params(), kc.encoding) else {
+                            continue;
+                        };
+                        let Ok(derived) = DerivedContext::derive(params) else { continue };
+                        let view = if kc.slot == PeerSlot::A { derived.clone() } else { derived.reversed() };
+                        let result = open_view(&view, spec, request_kid, request_piv, ct, missing);
+                        let what = match kc.kind {
+                            CtxKind::KudosTemp => "CTX_TEMP",
+                            _ => "CTX_NEW",
+                        };
+                        r.tried.push((
+                            format!("{what} from {} ({:?})", base.name, kc.encoding),
+                            result.is_some(),
+                        ));
+                        if r.nonce.is_none() {
+                            r.nonce = nonce_for(&view, spec);
+                        }
+                        match result {
+                            Some((pt, verified, n)) => {
+                                let id = self.insert_kudos(kc, derived, frame);
+                                self.kudos_cache.insert(cache_key, id);
+                                Some(Opened {
+                                    id,
+                                    slot: kc.slot,
+                                    nonce: n,
+                                    plaintext: pt,
+                                    verified,
+                                    kudos: Some(KudosUse { cand: kc.clone(), newly_derived: true }),
+                                })
+                            }
+                            None => None,
+                        }
+                    }
+                }
+            };
+            if let Some(o) = attempt {
+                return Some(o);
+            }
+        }
+        None
+    }
+
+    /// Adds a verified KUDOS context to the store, with its place in the lineage.
+    fn insert_kudos(&mut self, kc: &KudosCand, derived: DerivedContext, frame: u64) -> CtxId {
+        let Some(base) = self.store.get(kc.base) else { return kc.base };
+        let (generation, label, how) = match kc.kind {
+            CtxKind::KudosTemp => {
+                let n = self
+                    .store
+                    .iter()
+                    .filter(|c| c.parent == Some(kc.base) && c.kind == CtxKind::KudosTemp)
+                    .count();
+                (base.generation, format!("{}-temp{}", base.label, n + 1), "KUDOS CTX_TEMP")
+            }
+            _ => {
+                let g = if base.bootstrap {
+                    self.store
+                        .lineage(base.root)
+                        .first()
+                        .and_then(|&l| self.store.get(l))
+                        .map_or(0, |c| c.generation)
+                } else {
+                    base.generation
+                };
+                (g + 1, format!("g{}", g + 1), "KUDOS CTX_NEW")
+            }
+        };
+        let root_name = self.store.get(base.root).map_or_else(|| base.name.clone(), |r| r.name.clone());
+        let new = NewContext {
+            name: format!("{root_name}/{label}"),
+            label,
+            generation,
+            parent: Some(kc.base),
+            kind: kc.kind,
+            origin: Origin::Derived { how: format!("{how} ({:?} label encoding)", kc.encoding), frame },
+            bootstrap: false,
+            slot_names: base.slot_names.clone(),
+            endpoints: base.endpoints.clone(),
+            limits: base.limits,
+            derived,
+        };
+        self.store.insert(new)
     }
 
     fn response(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord) {
@@ -588,7 +956,7 @@ impl Engine {
         let entry = entry.clone();
         r.request_kid = Some(entry.kid.clone());
         r.request_piv = Some(entry.piv.clone());
-        let Some(id) = entry.ctx else {
+        let Some(req_ctx) = entry.ctx else {
             r.status = Status::NoRequest;
             r.findings.push(
                 oscore_finding(
@@ -602,35 +970,48 @@ impl Engine {
             );
             return;
         };
-        let Some(ctx) = self.store.get(id) else { return };
         let responder = entry.requester.other();
-        let (n, source) = match opt.piv_value() {
-            Some(piv) => match nonce(ctx.sender_id(responder), piv, ctx.common_iv()) {
-                Ok(n) => (n, NonceSource::OwnPiv),
-                Err(e) => {
-                    r.status = Status::MalformedOption;
-                    r.findings.push(oscore_finding(
-                        FindingKind::OscoreMalformedOption,
-                        Severity::High,
-                        format!("cannot build the response nonce: {e}"),
-                    ));
-                    return;
+        let candidates = match opt.kudos() {
+            Some(k) => {
+                let bases = self.kudos_bases(std::iter::once((req_ctx, responder)), k.no_fs());
+                self.kudos_candidates(k, &bases)
+            }
+            None => {
+                // The request's context first; then newer generations of its lineage: a
+                // notification of an observation preserved across a key update is protected
+                // with CTX_NEW but keeps the registration's AAD (draft-ietf-core-oscore-key-update §4.5).
+                let mut c = vec![Cand::Existing { id: req_ctx, slot: responder }];
+                let root = self.store.get(req_ctx).map_or(req_ctx, |c| c.root);
+                for id in self.store.lineage(root) {
+                    if id != req_ctx {
+                        c.push(Cand::Existing { id, slot: responder });
+                    }
                 }
-            },
-            None => match &entry.nonce {
-                Some(n) => (n.clone(), NonceSource::RequestNonce),
-                None => {
-                    r.status = Status::NoRequest;
-                    return;
-                }
-            },
+                c
+            }
         };
-        let a = aad(ctx.alg(), &entry.kid, &entry.piv);
-        let result = open(ctx, responder, &n, &a, m.payload(), input.missing_bytes);
-        r.tried.push((ctx.name.clone(), result.is_some()));
-        match result {
-            Some((pt, verified)) => {
-                self.accept(input, r, id, responder, n, source, pt, verified);
+        let (spec, source) = match (opt.piv_value(), &entry.nonce) {
+            (Some(piv), _) => (NonceSpec::OwnPiv(piv.to_vec()), NonceSource::OwnPiv),
+            (None, Some(n)) => (NonceSpec::Fixed(n.clone()), NonceSource::RequestNonce),
+            (None, None) => {
+                r.status = Status::NoRequest;
+                return;
+            }
+        };
+        let opened = self.try_candidates(
+            &candidates,
+            &spec,
+            &entry.kid,
+            &entry.piv,
+            m.payload(),
+            input.missing_bytes,
+            r,
+            meta.frame,
+        );
+        match opened {
+            Some(o) => {
+                let id = o.id;
+                self.accept(input, r, o, source);
                 match (source, opt.piv_value()) {
                     (NonceSource::OwnPiv, Some(piv)) => {
                         let piv = piv.to_vec();
@@ -649,17 +1030,19 @@ impl Engine {
                 }
             }
             None => {
-                r.nonce = Some(n);
                 r.nonce_source = Some(source);
-                let name = ctx.name.clone();
                 r.status = Status::TagMismatch;
-                self.count_failure(r, id, responder, meta.frame);
+                let name = self.store.get(req_ctx).map(|c| c.name.clone()).unwrap_or_default();
+                if opt.kudos().is_none() {
+                    self.count_failure(r, req_ctx, responder);
+                }
                 r.findings.push(
                     oscore_finding(
                         FindingKind::OscoreTagMismatch,
                         Severity::High,
                         format!(
-                            "the response does not verify with context {name} that opened its request (frame {req_frame}): forged, corrupted, or protected with another context"
+                            "the response does not verify with context {name} that opened its request (frame {req_frame}){}: forged, corrupted, or protected with another context",
+                            if opt.kudos().is_some() { " nor with any KUDOS context derivable from the nonces seen" } else { "" }
                         ),
                     )
                     .related([req_frame]),
@@ -668,21 +1051,33 @@ impl Engine {
         }
     }
 
-    /// Records a successful open: context reference, inner message, key usage.
-    #[allow(clippy::too_many_arguments)]
-    fn accept(
-        &mut self,
-        input: MessageInput<'_>,
-        r: &mut OscoreRecord,
-        id: CtxId,
-        slot: PeerSlot,
-        n: Vec<u8>,
-        source: NonceSource,
-        plaintext: Vec<u8>,
-        verified: bool,
-    ) {
+    /// Records a successful open: context reference, inner message, key usage, KUDOS inputs.
+    fn accept(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord, o: Opened, source: NonceSource) {
         let frame = input.meta.frame;
         let warn = self.config.limit_warn_percent;
+        let Opened { id, slot, nonce: n, plaintext, verified, kudos: kudos_use } = o;
+        if let Some(k) = r.opt().and_then(OscoreOption::kudos) {
+            let root = self.store.get(id).map_or(id, |c| c.root);
+            let seen = self.kudos_inputs.entry(root).or_default();
+            seen.push(KudosSeen { slot, input: k.input(), frame, convergent: k.convergent() });
+            if seen.len() > KUDOS_INPUTS_KEPT {
+                seen.remove(0);
+            }
+            r.kudos = Some(KudosRecord {
+                x: k.x,
+                nonce: k.nonce.value.clone(),
+                input: k.input(),
+                base: kudos_use.as_ref().map(|u| u.cand.base),
+                base_label: kudos_use
+                    .as_ref()
+                    .and_then(|u| self.store.get(u.cand.base))
+                    .map(|b| b.label.clone()),
+                partner: kudos_use.as_ref().and_then(|u| u.cand.other.clone()),
+                own_input_used: kudos_use.as_ref().map(|u| u.cand.own.clone()),
+                encoding: kudos_use.as_ref().map(|u| u.cand.encoding),
+                newly_derived: kudos_use.as_ref().is_some_and(|u| u.newly_derived),
+            });
+        }
         let Some(ctx) = self.store.get_mut(id) else { return };
         r.status = if verified { Status::Decrypted } else { Status::TagTruncated };
         r.context = Some(ContextRef {
@@ -690,6 +1085,8 @@ impl Engine {
             name: ctx.name.clone(),
             label: ctx.label.clone(),
             generation: ctx.generation,
+            kind: ctx.kind,
+            root: ctx.root,
             sender: slot,
             sender_name: ctx.slot_names.get(slot),
         });
@@ -838,10 +1235,9 @@ impl Engine {
     fn fail(
         &mut self,
         r: &mut OscoreRecord,
-        candidates: &[(CtxId, PeerSlot)],
+        candidates: &[Cand],
         kid: &[u8],
         kid_context: Option<&[u8]>,
-        first: Option<(CtxId, PeerSlot)>,
         meta: &MsgMeta,
     ) {
         if candidates.is_empty() {
@@ -861,15 +1257,16 @@ impl Engine {
         }
         r.status = Status::TagMismatch;
         // v counts against the key only when the context is unambiguous.
-        if let (1, Some((id, slot))) = (candidates.len(), first) {
-            self.count_failure(r, id, slot, meta.frame);
+        if let [Cand::Existing { id, slot }] = candidates {
+            self.count_failure(r, *id, *slot);
         }
+        let _ = meta;
         let names: Vec<&str> = r.tried.iter().map(|(n, _)| n.as_str()).collect();
         r.findings.push(oscore_finding(
             FindingKind::OscoreTagMismatch,
             Severity::High,
             format!(
-                "kid {} matches {} context(s) ({}) but none verifies the tag: forged, corrupted, or protected with keys not loaded",
+                "kid {} matches {} candidate context(s) ({}) but none verifies the tag: forged, corrupted, or protected with keys not loaded",
                 show_id(kid),
                 candidates.len(),
                 names.join(", ")
@@ -877,7 +1274,7 @@ impl Engine {
         ));
     }
 
-    fn count_failure(&mut self, r: &mut OscoreRecord, id: CtxId, slot: PeerSlot, _frame: u64) {
+    fn count_failure(&mut self, r: &mut OscoreRecord, id: CtxId, slot: PeerSlot) {
         let warn = self.config.limit_warn_percent;
         let Some(ctx) = self.store.get_mut(id) else { return };
         let usage = ctx.usage.get_mut(slot);
@@ -901,6 +1298,11 @@ impl Engine {
     }
 
     /// Forgets requests past their lifetime (checked at most once per capture second).
+    ///
+    /// `request_order` is ordered by `queued_at`. An entry at the front that was used since it
+    /// was queued, or that registered an observation (longer lifetime), is queued again at the
+    /// back; otherwise, if it has not expired, no entry behind it has either (they were queued
+    /// later), so the scan stops: amortised O(1) per request.
     fn prune(&mut self, now: Timestamp) {
         if self.last_prune.is_some_and(|t| now.secs <= t.secs) {
             return;
@@ -908,14 +1310,23 @@ impl Engine {
         self.last_prune = Some(now);
         let life = i128::from(self.config.request_lifetime_secs) * 1_000_000_000;
         let obs = i128::from(self.config.observation_lifetime_secs) * 1_000_000_000;
-        self.requests.retain(|_, e| now.nanos_since(e.last_used) <= if e.observe { obs } else { life });
-        if self.requests.len() > self.config.max_requests {
-            let mut by_age: Vec<(Timestamp, u64)> =
-                self.requests.iter().map(|(f, e)| (e.last_used, *f)).collect();
-            by_age.sort();
-            let excess = self.requests.len() - self.config.max_requests;
-            for (_, f) in by_age.into_iter().take(excess) {
-                self.requests.remove(&f);
+        let mut budget = self.request_order.len();
+        while budget > 0 {
+            budget -= 1;
+            let Some(&frame) = self.request_order.front() else { break };
+            let Some(e) = self.requests.get_mut(&frame) else {
+                self.request_order.pop_front();
+                continue;
+            };
+            if now.nanos_since(e.last_used) > if e.observe { obs } else { life } {
+                self.requests.remove(&frame);
+                self.request_order.pop_front();
+            } else if e.observe || e.last_used > e.queued_at {
+                e.queued_at = now;
+                self.request_order.pop_front();
+                self.request_order.push_back(frame);
+            } else {
+                break;
             }
         }
         if self.winners.len() > self.config.max_requests {
@@ -924,21 +1335,31 @@ impl Engine {
     }
 }
 
-/// Opens with the key `slot` protects with. `Some((plaintext, verified))`.
-fn open(
-    ctx: &StoredContext,
-    slot: PeerSlot,
-    n: &[u8],
-    a: &[u8],
+/// The nonce of a message under `view` (the protecting peer's view: Sender = that peer).
+fn nonce_for(view: &DerivedContext, spec: &NonceSpec) -> Option<Vec<u8>> {
+    match spec {
+        NonceSpec::OwnPiv(piv) => nonce(&view.params().sender_id, piv, view.common_iv()).ok(),
+        NonceSpec::Fixed(n) => Some(n.clone()),
+    }
+}
+
+/// Opens with the protecting peer's view of a context: `Some((plaintext, verified, nonce))`.
+fn open_view(
+    view: &DerivedContext,
+    spec: &NonceSpec,
+    request_kid: &[u8],
+    request_piv: &[u8],
     ct: &[u8],
     missing: usize,
-) -> Option<(Vec<u8>, bool)> {
-    let key = ctx.aead(slot);
+) -> Option<(Vec<u8>, bool, Vec<u8>)> {
+    let n = nonce_for(view, spec)?;
+    let a = aad(view.alg(), request_kid, request_piv);
+    let key = view.sender_aead();
     if missing == 0 {
-        return key.open(n, a, ct).ok().map(|pt| (pt, true));
+        return key.open(&n, &a, ct).ok().map(|pt| (pt, true, n));
     }
     let reported = ct.len() + missing;
-    key.decrypt_truncated(n, ct, reported).ok().map(|u| (u.plaintext, false))
+    key.decrypt_truncated(&n, ct, reported).ok().map(|u| (u.plaintext, false, n))
 }
 
 fn id_context_matches(ctx: &StoredContext, kid_context: &[u8]) -> bool {
@@ -1013,6 +1434,88 @@ mod tests {
         assert_eq!(h.floor, 6);
         assert!(matches!(h.check_insert(5, 9, 0xaa, 3), PivCheck::BelowWindow));
         assert_eq!(h.seen.len(), 3);
+    }
+
+    /// PROTOCOLS.md §3.10: the divergent request opens only with CTX_TEMP derived from the
+    /// RFC 8613 C.1 context and N1, the convergent response only with CTX_NEW from N1 and N2;
+    /// both contexts join the store as lineage of the loaded one.
+    #[test]
+    fn kudos_section_3_10_request_and_response() {
+        use crate::coap::exchange::Role;
+        use crate::hex::decode as h;
+        use crate::oscore::params::{ContextParams, Secret};
+        use crate::oscore::store::{Limits, PerSlot};
+        use crate::oscore::{AeadAlg, HkdfAlg};
+        let params = ContextParams {
+            master_secret: Secret::new(h("0102030405060708090a0b0c0d0e0f10").unwrap()),
+            master_salt: h("9e7ca92223786340").unwrap(),
+            id_context: None,
+            sender_id: vec![],
+            recipient_id: vec![0x01],
+            aead: AeadAlg::AesCcm16_64_128,
+            hkdf: HkdfAlg::Sha256,
+        };
+        let mut store = ContextStore::new();
+        store.insert(NewContext {
+            name: "c1".into(),
+            label: "g0".into(),
+            generation: 0,
+            parent: None,
+            kind: CtxKind::Loaded,
+            origin: Origin::Loaded { source: "test".into() },
+            bootstrap: false,
+            slot_names: PerSlot { a: "client", b: "server" },
+            endpoints: PerSlot::default(),
+            limits: Limits::defaults(AeadAlg::AesCcm16_64_128),
+            derived: DerivedContext::derive(params).unwrap(),
+        });
+        let mut engine = Engine::new(EngineConfig::default(), store);
+        let ep = |port| Endpoint { addr: std::net::Ipv4Addr::LOCALHOST.into(), port };
+        let (client, server) = (ep(40000), ep(5683));
+        let req = Message::parse(&h("44025d1f000039749c89010007018a278f7faab55affeba8aa1783f5a7ae1e4130301bc3bfb80899bae3e7715af783dc40").unwrap());
+        let meta = MsgMeta { frame: 1, ts: Timestamp::new(1, 0), src: client, dst: server };
+        let x = ExchangeInfo { role: Role::Request, ..Default::default() };
+        let r = engine
+            .process(MessageInput { meta: &meta, message: &req, exchange: &x, missing_bytes: 0 })
+            .unwrap();
+        assert_eq!(r.status, Status::Decrypted, "{:?}", r.findings);
+        let c = r.context.as_ref().unwrap();
+        assert_eq!(
+            (c.kind, c.label.as_str(), c.generation, c.sender),
+            (CtxKind::KudosTemp, "g0-temp1", 0, PeerSlot::A)
+        );
+        assert_eq!(crate::hex::encode(r.nonce.as_ref().unwrap()), "cad94a4cdb9a2f7bff84e932f7");
+        let inner = r.inner.as_ref().unwrap();
+        assert_eq!(inner.code.0, 0x02);
+        assert_eq!(crate::analysis::uri_of(inner), "/.well-known/kudos");
+        let k = r.kudos.as_ref().unwrap();
+        assert_eq!((k.x, k.base, k.encoding), (0x07, Some(0), Some(LabelEncoding::Draft)));
+
+        let resp =
+            Message::parse(&h("64445d1f000039749c8101004725a8991cd700ac01ff2c20888857a8dcacbd").unwrap());
+        let meta = MsgMeta { frame: 2, ts: Timestamp::new(1, 1000), src: server, dst: client };
+        let x = ExchangeInfo { role: Role::Response, request_frame: Some(1), ..Default::default() };
+        let r = engine
+            .process(MessageInput { meta: &meta, message: &resp, exchange: &x, missing_bytes: 0 })
+            .unwrap();
+        assert_eq!(r.status, Status::Decrypted, "{:?} tried {:?}", r.findings, r.tried);
+        let c = r.context.as_ref().unwrap();
+        assert_eq!(
+            (c.kind, c.label.as_str(), c.generation, c.sender),
+            (CtxKind::KudosNew, "g1", 1, PeerSlot::B)
+        );
+        assert_eq!(crate::hex::encode(r.nonce.as_ref().unwrap()), "059bdfeb06c0a2b8e0177aa254");
+        assert_eq!(r.inner.as_ref().unwrap().code.0, 0x44);
+        let k = r.kudos.as_ref().unwrap();
+        assert_eq!(
+            k.partner.as_ref().map(|(i, f)| (crate::hex::encode(i), *f)),
+            Some(("07018a278f7faab55a".into(), 1))
+        );
+        // CTX_NEW's Master Secret is the §3.10 value; its parent is the loaded context.
+        let new = engine.store().get(c.id).unwrap();
+        assert_eq!(crate::hex::encode(new.master_secret().expose()), "6a0961c873d49f6bc18999a706369dd7");
+        assert_eq!((new.parent, new.root), (Some(0), 0));
+        assert_eq!(engine.store().lineage(0), vec![c.id, 0]);
     }
 
     #[test]

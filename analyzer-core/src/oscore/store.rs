@@ -39,6 +39,30 @@ impl<T> PerSlot<T> {
     }
 }
 
+/// What a context is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CtxKind {
+    /// Loaded from a keys file (an initial context, or a KUDOS bootstrap context).
+    Loaded,
+    /// KUDOS CTX_TEMP: protects divergent messages only (draft-ietf-core-oscore-key-update §4.3).
+    KudosTemp,
+    /// KUDOS CTX_NEW: the next generation.
+    KudosNew,
+    /// An OSCORE ID update's CTX_B: same keying material, new Sender/Recipient IDs.
+    IdUpdate,
+}
+
+impl CtxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CtxKind::Loaded => "loaded",
+            CtxKind::KudosTemp => "kudos-temp",
+            CtxKind::KudosNew => "kudos-new",
+            CtxKind::IdUpdate => "id-update",
+        }
+    }
+}
+
 /// Where a context came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -121,6 +145,10 @@ pub struct StoredContext {
     pub label: String,
     pub generation: u32,
     pub parent: Option<CtxId>,
+    /// The loaded context this one descends from (itself for loaded contexts): one lineage is
+    /// one association's story across key and ID updates.
+    pub root: CtxId,
+    pub kind: CtxKind,
     pub origin: Origin,
     /// A KUDOS bootstrap context (input of no-FS updates), not used to open ordinary traffic.
     pub bootstrap: bool,
@@ -199,6 +227,8 @@ pub struct StoreError {
 pub struct ContextStore {
     contexts: Vec<StoredContext>,
     by_sender_id: HashMap<Vec<u8>, Vec<(CtxId, PeerSlot)>>,
+    /// Lineage root -> its KUDOS bootstrap context.
+    bootstraps: HashMap<CtxId, CtxId>,
 }
 
 impl ContextStore {
@@ -219,9 +249,14 @@ impl ContextStore {
             };
             store.insert(NewContext {
                 name: k.name.clone(),
-                label: "g0".into(),
+                label: if matches!(k.role, ContextRole::KudosBootstrap { .. }) {
+                    "bootstrap".into()
+                } else {
+                    "g0".into()
+                },
                 generation: 0,
                 parent: None,
+                kind: CtxKind::Loaded,
                 origin: Origin::Loaded { source },
                 bootstrap: matches!(k.role, ContextRole::KudosBootstrap { .. }),
                 slot_names: PerSlot { a: k.slot_label(PeerSlot::A), b: k.slot_label(PeerSlot::B) },
@@ -230,12 +265,37 @@ impl ContextStore {
                 derived,
             });
         }
+        for (i, k) in keys.iter().enumerate() {
+            if let ContextRole::KudosBootstrap { initial } = &k.role
+                && let Some(root) = keys.iter().position(|c| &c.name == initial)
+            {
+                store.bootstraps.insert(root, i);
+            }
+        }
         Ok(store)
+    }
+
+    /// The KUDOS bootstrap context of a lineage (keys file `role = "kudos-bootstrap"`).
+    pub fn bootstrap_for(&self, root: CtxId) -> Option<CtxId> {
+        self.bootstraps.get(&root).copied()
+    }
+
+    /// Contexts of the lineage of `root` that protect ordinary traffic (not temporary, not
+    /// bootstrap), newest generation first.
+    pub fn lineage(&self, root: CtxId) -> Vec<CtxId> {
+        let mut v: Vec<&StoredContext> = self
+            .contexts
+            .iter()
+            .filter(|c| c.root == root && !c.bootstrap && c.kind != CtxKind::KudosTemp)
+            .collect();
+        v.sort_by_key(|c| (std::cmp::Reverse(c.generation), std::cmp::Reverse(c.id)));
+        v.into_iter().map(|c| c.id).collect()
     }
 
     /// Adds a context; returns its id.
     pub fn insert(&mut self, c: NewContext) -> CtxId {
         let id = self.contexts.len();
+        let root = c.parent.and_then(|p| self.contexts.get(p)).map_or(id, |p| p.root);
         let reversed = c.derived.reversed();
         for slot in [PeerSlot::A, PeerSlot::B] {
             let sid = match slot {
@@ -250,6 +310,8 @@ impl ContextStore {
             label: c.label,
             generation: c.generation,
             parent: c.parent,
+            root,
+            kind: c.kind,
             origin: c.origin,
             bootstrap: c.bootstrap,
             slot_names: c.slot_names,
@@ -293,6 +355,7 @@ pub struct NewContext {
     pub label: String,
     pub generation: u32,
     pub parent: Option<CtxId>,
+    pub kind: CtxKind,
     pub origin: Origin,
     pub bootstrap: bool,
     pub slot_names: PerSlot<&'static str>,
