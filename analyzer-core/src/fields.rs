@@ -286,6 +286,9 @@ pub static FIXED: &[FixedField] = &[
     f("oscore.request_piv", Bytes, NoBase, "AAD request_piv", "request_piv of the external AAD"),
     f("oscore.nonce", Bytes, NoBase, "AEAD nonce", "Nonce used to open the message"),
     f("oscore.b12", Str, NoBase, "RFC 8613 B.1.2", "Echo challenge or response"),
+    // key-management procedure events (generated, "Key management" node)
+    f("kudos.event", Str, NoBase, "KUDOS event", "A KUDOS procedure event caused by this message"),
+    f("idupdate.event", Str, NoBase, "ID update event", "An OSCORE ID-update procedure event"),
     // findings
     f("finding.kind", Str, NoBase, "Finding", "Stable finding kind, e.g. oscore.replay"),
 ];

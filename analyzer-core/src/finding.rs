@@ -271,6 +271,15 @@ impl FindingKind {
         FindingKind::OscoreKeyLimit,
         FindingKind::OscoreMessageTooLong,
         FindingKind::OscoreUnprotectedError,
+        FindingKind::KudosReservedBit,
+        FindingKind::KudosTagFailure,
+        FindingKind::KudosDowngrade,
+        FindingKind::KudosOldContext,
+        FindingKind::KudosNonceReuse,
+        FindingKind::KudosUnexpectedConvergent,
+        FindingKind::KudosNonKudosWhileBusy,
+        FindingKind::KudosRetention,
+        FindingKind::KudosIncomplete,
         FindingKind::CoapBadCode,
     ];
 

@@ -142,6 +142,18 @@ fn every_field_in_the_samples_is_registered_with_its_type() {
     let mut analyzer = Analyzer::new(AnalyzerConfig::default());
     seen.check("kudos", &mut analyzer, &raw(1, ipv4_udp(40000, 5683, &req)));
     seen.check("kudos", &mut analyzer, &raw(2, ipv4_udp(5683, 40000, &resp)));
+    // With the RFC 8613 C.1 context the exchange opens (CTX_TEMP, then CTX_NEW g1) and the
+    // KUDOS procedure produces events.
+    let c1 = analyzer_core::keys::parse_toml(
+        "[[context]]\nname = \"c1\"\nmaster_secret = \"0102030405060708090a0b0c0d0e0f10\"\n\
+         master_salt = \"9e7ca92223786340\"\nclient = { sender_id = \"\" }\nserver = { sender_id = \"01\" }\n",
+        Path::new("c1.keys.toml"),
+    )
+    .unwrap();
+    let store = ContextStore::load(&c1.contexts).unwrap();
+    let mut analyzer = Analyzer::with_contexts(AnalyzerConfig::default(), store);
+    seen.check("kudos+keys", &mut analyzer, &raw(1, ipv4_udp(40000, 5683, &req)));
+    seen.check("kudos+keys", &mut analyzer, &raw(2, ipv4_udp(5683, 40000, &resp)));
 
     assert!(seen.problems.is_empty(), "{}", seen.problems.join("\n"));
     // The walk really covered the layers the registry describes (a test that cannot fail is
@@ -153,6 +165,7 @@ fn every_field_in_the_samples_is_registered_with_its_type() {
         "oscore.kid",
         "kudos.nonce",
         "kudos.z",
+        "kudos.event",
         "finding.kind",
         "coap.opt.block2",
         "coap.response_to",

@@ -7,7 +7,7 @@ use analyzer_core::analysis::{CoapRecord, FrameRecord, code_label, uri_of};
 use analyzer_core::dissect::{FieldValue, Node, Tree};
 use analyzer_core::fields::{Field, FieldGroup, FieldType};
 use analyzer_core::finding::{Severity, Span, SpanSource};
-use analyzer_core::oscore::engine::Status;
+use analyzer_core::oscore::engine::{ContextRef, Status};
 use std::ffi::CString;
 
 /// True for a root of the tree the plugin shows: one with at least one field from CoAP up,
@@ -143,7 +143,7 @@ pub fn item_summary(r: &FrameRecord) -> String {
             Some(o) => {
                 let mut s = format!("OSCORE {}", o.status.as_str());
                 if let Some(ctx) = &o.context {
-                    s.push_str(&format!(" ({} {})", ctx.name, ctx.label));
+                    s.push_str(&format!(" ({})", context_label(ctx)));
                 }
                 if let (true, Some(inner)) = (o.status.has_plaintext(), &o.inner) {
                     s.push_str(": ");
@@ -164,6 +164,16 @@ pub fn item_summary(r: &FrameRecord) -> String {
         parts.push(format!("{n} finding{} (worst: {worst})", if n == 1 { "" } else { "s" }));
     }
     parts.join(", ")
+}
+
+/// "d01 g0", or just the name when it already ends with the generation ("c1/g1"), as the
+/// CLI's summaries write it.
+pub fn context_label(ctx: &ContextRef) -> String {
+    if ctx.name.ends_with(ctx.label.as_str()) {
+        ctx.name.clone()
+    } else {
+        format!("{} {}", ctx.name, ctx.label)
+    }
 }
 
 /// What the plugin appends to the Info column (`None`: nothing to add), e.g.
@@ -187,7 +197,7 @@ pub fn info_summary(coap: Option<&CoapRecord>, findings: &[Finding]) -> Option<S
             (_, st) => s.push_str(&format!("OSCORE {}", st.as_str())),
         }
         if let Some(ctx) = &o.context {
-            s.push_str(&format!(" ({} {})", ctx.name, ctx.label));
+            s.push_str(&format!(" ({})", context_label(ctx)));
         }
     }
     let notable = findings.iter().filter(|f| f.severity >= Severity::Low).count();

@@ -1,5 +1,5 @@
 //! Memory the plugin keeps per frame (the stored results of `Session`), measured with a
-//! counting allocator over a generated OSCORE capture; the analyzer's own state is measured
+//! counting allocator over a `kudoscope-sim big` OSCORE capture; the analyzer's own state is measured
 //! separately (it is bounded by live exchanges, not by the capture). Prints the figures and
 //! fails when the stored result grows past a generous bound.
 //! `cargo test --release -p plugin-c-abi --test memory_per_frame -- --nocapture`
@@ -40,16 +40,17 @@ fn stored_bytes_per_frame() {
     const N: u64 = 20_000;
     let dir = std::env::temp_dir().join(format!("kudoscope-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let cap = dir.join("oscore.pcap");
-    support::write_oscore_capture(&cap, N);
+    let cap = dir.join("big.pcapng");
+    let keys = support::write_big_capture(&cap, N);
+    let keys = std::fs::read_to_string(&keys).unwrap();
+    let keys_path = dir.join("big.keys.toml");
+    std::fs::write(&keys_path, keys).unwrap();
     let frames: Vec<_> = {
         let mut r = CaptureReader::open(&cap).unwrap();
         std::iter::from_fn(|| r.next_frame().and_then(Result::ok)).collect()
     };
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(frames.len() as u64, N);
-    let keys = support::repo().join("samples/real/d01_aiocoap_aiocoap/d01_aiocoap_aiocoap.keys.toml");
-    let keys = keys.to_str().unwrap();
+    let keys = keys_path.to_str().unwrap();
 
     // The analyzer alone (records dropped at once).
     let (store, _) = load_keys(Some(keys));
@@ -69,6 +70,7 @@ fn stored_bytes_per_frame() {
         s.process(f);
     }
     let session = (LIVE.load(Relaxed) - b0) / N as isize;
+    std::fs::remove_dir_all(&dir).unwrap();
     let session_blocks = (BLOCKS.load(Relaxed) - k0) / N as isize;
     assert_eq!(s.stored_frames() as u64, N);
     assert!(s.get(N).unwrap().plaintext().is_some(), "decrypted");

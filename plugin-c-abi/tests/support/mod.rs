@@ -3,8 +3,6 @@
 
 #![allow(dead_code)]
 
-use analyzer_core::oscore::context::{DerivedContext, piv_from_ssn};
-use analyzer_core::oscore::{AeadAlg, ContextParams, HkdfAlg, Secret};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -287,59 +285,13 @@ pub fn coap(first: u8, code: u8, mid: u16, token: &[u8], oscore: &[u8], payload:
     m
 }
 
-/// The d01 context (samples/real/d01_aiocoap_aiocoap/*.keys.toml) seen by the client.
-pub fn d01_client() -> DerivedContext {
-    let h = |s: &str| analyzer_core::hex::decode(s).unwrap();
-    DerivedContext::derive(ContextParams {
-        master_secret: Secret::new(h("2b9dc18059e139220fb99e7df5abfaf0")),
-        master_salt: h("9642216a141df02c"),
-        id_context: None,
-        sender_id: h("6e"),
-        recipient_id: h("e9"),
-        aead: AeadAlg::AesCcm16_64_128,
-        hkdf: HkdfAlg::Sha256,
-    })
-    .unwrap()
-}
-
-/// Writes a capture of `messages` OSCORE messages (requests and piggybacked responses, both
-/// protected with the d01 context: kid 6e, PIVs 0, 1, 2, ...), one exchange every 4 ms so
-/// Message IDs are not reused within EXCHANGE_LIFETIME.
-pub fn write_oscore_capture(path: &Path, messages: u64) {
-    let ctx = d01_client();
-    let file = std::fs::File::create(path).unwrap();
-    let mut pcap = Pcap::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    let (client, server) = ([192, 0, 2, 1], [192, 0, 2, 2]);
-    let kid = [0x6e];
-    let mut n = 0;
-    let mut ssn = 0u64;
-    while n < messages {
-        let piv = piv_from_ssn(ssn).unwrap();
-        let nonce = ctx.sender_nonce(&piv).unwrap();
-        let aad = ctx.aad(&kid, &piv);
-        let mid = ssn as u16;
-        let token = (ssn as u32).to_be_bytes();
-        let path = format!("s{}", ssn % 100);
-        let mut inner = vec![0x01, 0xb0 | path.len() as u8];
-        inner.extend_from_slice(path.as_bytes());
-        let ct = ctx.sender_aead().seal(&nonce, &aad, &inner).unwrap();
-        let mut opt = vec![0x08 | piv.len() as u8];
-        opt.extend_from_slice(&piv);
-        opt.extend_from_slice(&kid);
-        let req = coap(0x40, 0x02, mid, &token, &opt, &ct);
-        let t = ssn * 4000;
-        pcap.frame(t, &eth_ipv4_udp(client, server, 42770, 5683, &req));
-        n += 1;
-        if n < messages {
-            let inner = [0x45, 0xff, b'2', b'1', b'.', b'5'];
-            let ct = ctx.recipient_aead().seal(&nonce, &aad, &inner).unwrap();
-            let resp = coap(0x60, 0x44, mid, &token, &[], &ct);
-            pcap.frame(t + 1000, &eth_ipv4_udp(server, client, 5683, 42770, &resp));
-            n += 1;
-        }
-        ssn += 1;
-    }
-    pcap.finish();
+/// A benchmark capture from `kudoscope-sim big` (`messages` OSCORE messages, 4 clients, one
+/// server; keys in `<path>.keys.toml`).
+pub fn write_big_capture(path: &Path, messages: u64) -> PathBuf {
+    let cfg = kudoscope_sim::big::BigConfig { messages, ..Default::default() };
+    let summary = kudoscope_sim::big::write(&cfg, path).unwrap();
+    assert_eq!(summary.messages, messages);
+    summary.keys
 }
 
 /// PROTOCOLS.md §3.10: the KUDOS request (d flag, x = 0x07, nonce N1) and response
