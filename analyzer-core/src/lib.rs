@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod capture;
 pub mod coap;
 pub mod dissect;
+pub mod fields;
 pub mod filter;
 pub mod finding;
 pub mod hex;
