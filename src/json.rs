@@ -374,7 +374,7 @@ pub fn write_frame(out: &mut impl Write, r: &FrameRecord, with_tree: bool) -> io
         protocol: r.protocol(),
         src: r.src.map(|e| e.to_string()),
         dst: r.dst.map(|e| e.to_string()),
-        oscore: r.coap.as_ref().and_then(|c| c.oscore.as_ref()).map(oscore_json),
+        oscore: r.coap.as_ref().and_then(|c| c.oscore.as_deref()).map(oscore_json),
         coap,
         findings: r.findings.iter().map(finding_json).collect(),
         tree: tree.as_ref().map(|t| t.roots.iter().map(node_json).collect()),

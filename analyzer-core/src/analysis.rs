@@ -70,7 +70,7 @@ pub struct CoapRecord {
     pub detection: CoapDetection,
     pub exchange: ExchangeInfo,
     /// The OSCORE part: present for protected messages (and unprotected OSCORE errors).
-    pub oscore: Option<OscoreRecord>,
+    pub oscore: Option<Box<OscoreRecord>>,
 }
 
 /// Everything the analysis knows about one frame.
@@ -94,7 +94,7 @@ pub struct FrameRecord {
     pub reassembled_bytes: Option<Vec<u8>>,
     pub src: Option<Endpoint>,
     pub dst: Option<Endpoint>,
-    pub coap: Option<CoapRecord>,
+    pub coap: Option<Box<CoapRecord>>,
     /// All findings of this frame, spans absolute in their data source.
     pub findings: Vec<Finding>,
     /// Findings about earlier frames learned at this one (e.g. a reassembly dropped when its
@@ -293,13 +293,20 @@ impl Analyzer {
                     if let Some(inner) = &o.inner {
                         let reframed = reframe_inner(&message, inner);
                         let info = self.inner_exchanges.observe(&meta, &reframed);
-                        o.inner_exchange = Some(info);
+                        o.inner_exchange = Some(Box::new(info));
                     }
                     relocate_into(&mut findings, &o.findings, offset, source);
                     self.procedures(&meta, &message, o, &mut record.events, &mut findings);
                 }
                 self.count_coap(&message, &exchange, detection);
-                record.coap = Some(CoapRecord { message, source, offset, detection, exchange, oscore });
+                record.coap = Some(Box::new(CoapRecord {
+                    message,
+                    source,
+                    offset,
+                    detection,
+                    exchange,
+                    oscore: oscore.map(Box::new),
+                }));
             }
         }
 
@@ -651,5 +658,24 @@ fn non_coap_info(record: &FrameRecord) -> String {
             Some(f) => f.message.clone(),
             None => String::new(),
         },
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Front ends keep records per frame (the GUI's first frames, the plugin's store): rarely
+    /// present parts are boxed so a record stays small (it was 1760 bytes before).
+    #[test]
+    fn frame_records_stay_small() {
+        assert!(
+            std::mem::size_of::<super::FrameRecord>() <= 320,
+            "{}",
+            std::mem::size_of::<super::FrameRecord>()
+        );
+        assert!(
+            std::mem::size_of::<super::CoapRecord>() <= 480,
+            "{}",
+            std::mem::size_of::<super::CoapRecord>()
+        );
     }
 }

@@ -459,7 +459,7 @@ unsafe fn dissect_inner(
     };
 
     let (coap, findings) = match (&fresh, &stored) {
-        (Some(r), _) => (r.coap.as_ref(), r.findings.as_slice()),
+        (Some(r), _) => (r.coap.as_deref(), r.findings.as_slice()),
         (None, Some(s)) => (s.coap.as_deref(), s.findings.as_slice()),
         (None, None) => return 0,
     };

@@ -182,7 +182,7 @@ impl Stored {
                     x.findings = Vec::new();
                 }
             }
-            Box::new(c)
+            c
         });
         findings.shrink_to_fit();
         Stored {
@@ -224,7 +224,7 @@ impl Stored {
     /// The record for [`analyzer_core::dissect::dissect`]: the outer message is parsed again
     /// from `message` (its bytes, see [`Stored::message_bytes`]; `None` leaves it empty).
     pub fn record(&self, message: Option<&[u8]>) -> FrameRecord {
-        let coap = self.coap.as_deref().map(|c| {
+        let coap = self.coap.as_ref().map(|c| {
             let mut c = c.clone();
             if let Some(bytes) = message {
                 c.message = Message::parse(bytes);
@@ -434,7 +434,7 @@ mod tests {
                 assert_eq!(shown(&rebuilt), shown(&full), "{} #{}", path.display(), f.number);
                 assert_eq!(
                     render::info_summary(stored.coap.as_deref(), &stored.findings),
-                    render::info_summary(full.coap.as_ref(), &full.findings)
+                    render::info_summary(full.coap.as_deref(), &full.findings)
                 );
                 assert_eq!(render::item_summary(&rebuilt), render::item_summary(&full));
                 if stored.plaintext().is_some() {

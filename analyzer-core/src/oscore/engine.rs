@@ -184,10 +184,10 @@ pub struct OscoreRecord {
     pub inner: Option<Message>,
     /// What the inner exchange tracker learned (inner Block-wise bodies, inner Observe),
     /// filled in by the analysis driver.
-    pub inner_exchange: Option<ExchangeInfo>,
+    pub inner_exchange: Option<Box<ExchangeInfo>>,
     pub echo_recovery: Option<EchoRecovery>,
     /// KUDOS fields and derivation, for messages with the d flag.
-    pub kudos: Option<KudosRecord>,
+    pub kudos: Option<Box<KudosRecord>>,
     /// Candidate contexts tried, in order, with whether each verified.
     pub tried: Vec<(String, bool)>,
     /// Findings, spans relative to the CoAP message (or `Span::Decrypted` for the plaintext).
@@ -1113,7 +1113,7 @@ impl Engine {
             if seen.len() > KUDOS_INPUTS_KEPT {
                 seen.remove(0);
             }
-            r.kudos = Some(KudosRecord {
+            r.kudos = Some(Box::new(KudosRecord {
                 x: k.x,
                 nonce: k.nonce.value.clone(),
                 input: k.input(),
@@ -1126,7 +1126,7 @@ impl Engine {
                 own_input_used: kudos_use.as_ref().map(|u| u.cand.own.clone()),
                 encoding: kudos_use.as_ref().map(|u| u.cand.encoding),
                 newly_derived: kudos_use.as_ref().is_some_and(|u| u.newly_derived),
-            });
+            }));
         }
         let Some(ctx) = self.store.get_mut(id) else { return };
         r.status = if verified { Status::Decrypted } else { Status::TagTruncated };
