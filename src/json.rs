@@ -409,6 +409,8 @@ struct StatsJson<'a> {
     block_transfers_incomplete: u64,
     oscore_protected: u64,
     oscore_by_status: &'a std::collections::BTreeMap<&'static str, u64>,
+    kudos_derivations: u64,
+    kudos_contexts: u64,
     findings: Vec<FindingCountJson>,
 }
 
@@ -461,6 +463,8 @@ pub fn write_stats(out: &mut impl Write, path: &Path, format: CaptureFormat, s: 
         block_transfers_incomplete: s.exchanges.block_transfers_incomplete,
         oscore_protected: s.oscore.protected,
         oscore_by_status: &s.oscore.by_status,
+        kudos_derivations: s.oscore.kudos_derivations,
+        kudos_contexts: s.oscore.kudos_contexts,
         findings,
     };
     serde_json::to_writer(&mut *out, &obj)?;

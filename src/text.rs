@@ -110,6 +110,13 @@ pub fn write_stats(out: &mut impl Write, path: &Path, format: CaptureFormat, s: 
     )?;
     let by_status: Vec<String> = s.oscore.by_status.iter().map(|(k, v)| format!("{k} {v}")).collect();
     writeln!(out, "OSCORE messages:    {} protected ({})", s.oscore.protected, join(by_status))?;
+    if s.oscore.kudos_derivations > 0 {
+        writeln!(
+            out,
+            "KUDOS derivations:  {} tried, {} contexts verified",
+            s.oscore.kudos_derivations, s.oscore.kudos_contexts
+        )?;
+    }
     let total: u64 = s.findings.values().sum();
     writeln!(out, "Findings:           {total}")?;
     // Most severe first, then by kind.

@@ -353,6 +353,10 @@ const KUDOS_INPUTS_KEPT: usize = 16;
 pub struct EngineStats {
     pub protected: u64,
     pub by_status: BTreeMap<&'static str, u64>,
+    /// KUDOS contexts derived to try a message (updateCtx + RFC 8613 derivation), and how many
+    /// of them verified and joined the store.
+    pub kudos_derivations: u64,
+    pub kudos_contexts: u64,
 }
 
 /// The engine.
@@ -908,6 +912,7 @@ impl Engine {
                         }
                         match result {
                             Some((pt, verified, n)) => {
+                                self.stats.kudos_contexts += 1;
                                 let id = self.insert_kudos(kc, derived, frame);
                                 self.kudos_cache.insert(cache_key, id);
                                 Some(Opened {
