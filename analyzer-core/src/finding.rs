@@ -223,6 +223,15 @@ pub enum FindingKind {
     IdUpdateBadAck,
     KudosLegacyLabel,
     CoapBadCode,
+    // Privacy audit (PROTOCOLS.md §4.7)
+    /// New IDs used on the old network before a migration.
+    AuditNewIdsOnOldNetwork,
+    /// Old IDs used on the new network after an ID update.
+    AuditOldIdsOnNewNetwork,
+    /// The SSN continued the old counter under the new IDs.
+    AuditSsnNotRestarted,
+    /// An ID change an observer can still link by items the peers control.
+    AuditLinkableMigration,
 }
 
 impl FindingKind {
@@ -292,6 +301,10 @@ impl FindingKind {
             FindingKind::IdUpdateBadAck => "idupdate.bad_ack",
             FindingKind::KudosLegacyLabel => "kudos.legacy_label",
             FindingKind::CoapBadCode => "coap.bad_code",
+            FindingKind::AuditNewIdsOnOldNetwork => "audit.new_ids_on_old_network",
+            FindingKind::AuditOldIdsOnNewNetwork => "audit.old_ids_on_new_network",
+            FindingKind::AuditSsnNotRestarted => "audit.ssn_not_restarted",
+            FindingKind::AuditLinkableMigration => "audit.linkable_migration",
         }
     }
 }
