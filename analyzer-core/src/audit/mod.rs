@@ -27,7 +27,7 @@ pub use report::{
 
 use crate::analysis::FrameRecord;
 use crate::coap::message::MsgType;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingKind, Severity};
 use crate::keys::PeerSlot;
 use crate::net::{Endpoint, LayerInfo, MacAddr};
 use crate::oscore::engine::Status;
@@ -409,7 +409,10 @@ impl AuditCollector {
         self.oscore_messages += 1;
         let flow = self.observer.observe(&v);
         let ctx = record.coap.as_ref().and_then(|c| c.oscore.as_ref()).and_then(|o| o.context.as_ref());
+        // A replayed message is the attacker's, not the peer's: it stays out of the segments.
+        let replayed = record.findings.iter().any(|f| f.kind == FindingKind::OscoreReplay);
         match ctx {
+            Some(_) if replayed => {}
             Some(ctx) => {
                 let sender_id = store.get(ctx.id).map(|c| c.sender_id(ctx.sender).to_vec());
                 self.pairs.insert((v.src, v.dst), (ctx.root, ctx.sender));

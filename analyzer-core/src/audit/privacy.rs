@@ -497,9 +497,9 @@ fn mac_item(before: &Segment, after: &Segment) -> ItemResult {
     };
     let frames = vec![before.last_frame, after.first_frame];
     if mb == ma {
-        item("mac", Some(true), frames, format!("the same link-layer address {ma:?} on both sides"))
+        item("mac", Some(true), frames, format!("the same link-layer address {ma} on both sides"))
     } else {
-        item("mac", Some(false), frames, format!("link-layer address changed {mb:?} -> {ma:?}"))
+        item("mac", Some(false), frames, format!("link-layer address changed {mb} -> {ma}"))
     }
 }
 

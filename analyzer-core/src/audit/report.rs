@@ -44,7 +44,6 @@ pub struct ItemResult {
     /// unprotected_errors, sizes, cadence.
     pub item: &'static str,
     /// Where the item comes from ("4.7 item 2: ...").
-    #[serde(skip)]
     pub section: &'static str,
     /// true: linked; false: not linked; null: not applicable (the explanation says why).
     pub linked: Option<bool>,
@@ -149,7 +148,8 @@ pub struct ReportFinding {
     /// Stable kind string ("oscore.nonce_reuse", "audit.ssn_not_restarted", ...).
     pub kind: &'static str,
     pub severity: Severity,
-    pub layer: Layer,
+    /// Layer name as `Layer::as_str` gives it ("oscore", "id-update", "audit"...).
+    pub layer: &'static str,
     /// The frame it is attached to first, then the related evidence frames.
     pub frames: Vec<u64>,
     pub explanation: String,
@@ -494,7 +494,7 @@ fn report_finding(frame: u64, f: &Finding) -> ReportFinding {
     ReportFinding {
         kind: f.kind.as_str(),
         severity: f.severity,
-        layer: f.layer,
+        layer: f.layer.as_str(),
         frames,
         explanation: f.message.clone(),
     }
