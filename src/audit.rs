@@ -59,7 +59,10 @@ fn write_text(out: &mut impl Write, r: &AuditReport) -> io::Result<()> {
         r.associations.len()
     )?;
     if r.associations.is_empty() {
-        writeln!(out, "No OSCORE association was decrypted (keys: --keys, or CAPTURE.keys.toml): no per-association privacy audit.")?;
+        writeln!(
+            out,
+            "No OSCORE association was decrypted (keys: --keys, or CAPTURE.keys.toml): no per-association privacy audit."
+        )?;
     }
     for a in &r.associations {
         writeln!(out)?;
@@ -143,7 +146,8 @@ fn write_observer(out: &mut impl Write, r: &AuditReport) -> io::Result<()> {
         o.unattributed_flows
     )?;
     for c in &o.cluster_list {
-        let assocs = if c.associations.is_empty() { "unknown".to_string() } else { c.associations.join(", ") };
+        let assocs =
+            if c.associations.is_empty() { "unknown".to_string() } else { c.associations.join(", ") };
         writeln!(out, "  device {} (associations: {assocs})", c.cluster)?;
         for f in &c.flows {
             writeln!(out, "    {f}")?;

@@ -103,8 +103,16 @@ impl Scenario {
     /// Client Sender ID 01, server Sender ID 00 (PROTOCOLS.md §4.2 example).
     pub fn new(counters: bool) -> Scenario {
         Scenario {
-            client: Peer { ctx: DerivedContext::derive(params(&[0x01], &[0x00])).unwrap(), ssn: 0, net: OLD_NET },
-            server: Peer { ctx: DerivedContext::derive(params(&[0x00], &[0x01])).unwrap(), ssn: 0, net: SERVER_NET },
+            client: Peer {
+                ctx: DerivedContext::derive(params(&[0x01], &[0x00])).unwrap(),
+                ssn: 0,
+                net: OLD_NET,
+            },
+            server: Peer {
+                ctx: DerivedContext::derive(params(&[0x00], &[0x01])).unwrap(),
+                ssn: 0,
+                net: SERVER_NET,
+            },
             frames: Vec::new(),
             t: 1_767_225_600_000_000,
             rng: 0x9e37_79b9_7f4a_7c15,
@@ -201,8 +209,14 @@ impl Scenario {
     pub fn response(&mut self, req: &Req, inner: Vec<(u16, Vec<u8>)>) {
         self.wait_ms(5);
         let ctx = req.client_ctx.reversed();
-        let pt = MessageRepr { mtype: None, code: 0x45, options: inner, payload: b"21.5 C".to_vec(), ..Default::default() }
-            .emit_plaintext();
+        let pt = MessageRepr {
+            mtype: None,
+            code: 0x45,
+            options: inner,
+            payload: b"21.5 C".to_vec(),
+            ..Default::default()
+        }
+        .emit_plaintext();
         let nonce = ctx.recipient_nonce(&req.piv).unwrap();
         let ct = ctx.sender_aead().seal(&nonce, &ctx.aad(&req.kid, &req.piv), &pt).unwrap();
         let msg = MessageRepr {
@@ -228,7 +242,10 @@ impl Scenario {
     /// The -06 example flow under CTX_A: Req#1 {Recipient-ID 42}; Resp#1 {Recipient-ID 78,
     /// Ack 42}; Req#2..#4 {Ack 78}; Resp#2..#3 {Ack 42}; Resp#4 no Ack.
     pub fn id_update(&mut self) {
-        self.exchange(vec![(RECIPIENT_ID, vec![0x42])], vec![(RECIPIENT_ID, vec![0x78]), (RECIPIENT_ID_ACK, vec![0x42])]);
+        self.exchange(
+            vec![(RECIPIENT_ID, vec![0x42])],
+            vec![(RECIPIENT_ID, vec![0x78]), (RECIPIENT_ID_ACK, vec![0x42])],
+        );
         self.exchange(vec![(RECIPIENT_ID_ACK, vec![0x78])], vec![(RECIPIENT_ID_ACK, vec![0x42])]);
         self.exchange(vec![(RECIPIENT_ID_ACK, vec![0x78])], vec![(RECIPIENT_ID_ACK, vec![0x42])]);
         self.exchange(vec![(RECIPIENT_ID_ACK, vec![0x78])], vec![]);

@@ -51,7 +51,9 @@ pub struct AuditConfig {
     /// Partial IV continuity: the first PIV after a boundary continues the counter when it is in
     /// `last + 1 ..= last + piv_window`.
     pub piv_window: u64,
-    /// A first PIV at or below this counts as a restart (SSN = 0, "MAY start higher").
+    /// A first PIV at or below this counts as a restart (SSN = 0; 1 when the first message
+    /// under the new context was lost). Above it, a PIV that continues the old counter is
+    /// `audit.ssn_not_restarted`.
     pub ssn_small: u64,
     /// Message ID continuity: next MID in `last + 1 ..= last + mid_window` (mod 2^16).
     pub mid_window: u16,
@@ -80,7 +82,7 @@ impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
             piv_window: 32,
-            ssn_small: 8,
+            ssn_small: 1,
             mid_window: 16,
             token_window: 16,
             observe_window: 32,

@@ -703,7 +703,8 @@ mod tests {
         assert_eq!(piv_relation(20, None, 52, &cfg), PivRelation::Continues { last: 20, first: 52 });
         assert_eq!(piv_relation(20, None, 53, &cfg), PivRelation::Unrelated { last: 20, first: 53 });
         assert_eq!(piv_relation(20, None, 0, &cfg), PivRelation::Restart { last: 20, first: 0 });
-        assert_eq!(piv_relation(20, None, 8, &cfg), PivRelation::Restart { last: 20, first: 8 });
+        assert_eq!(piv_relation(20, None, 1, &cfg), PivRelation::Restart { last: 20, first: 1 });
+        assert_eq!(piv_relation(20, None, 2, &cfg), PivRelation::Unrelated { last: 20, first: 2 });
         assert_eq!(piv_relation(20, None, 20, &cfg), PivRelation::Unrelated { last: 20, first: 20 });
         // A small counter continued by one is still continuity (checked before restart).
         assert!(piv_relation(3, None, 4, &cfg).links());

@@ -553,9 +553,9 @@ fn linkable_finding(
     if linked.is_empty() {
         return None;
     }
-    let only_address = linked.iter().all(|r| r.item == "address");
-    let severity =
-        if only_address && kind == BoundaryKind::IdChange { Severity::Low } else { Severity::Medium };
+    // In place, the unchanged address links old and new IDs anyway (Low); with a migration,
+    // whatever stays continuous defeats it (Medium).
+    let severity = if kind == BoundaryKind::IdChange { Severity::Low } else { Severity::Medium };
     let names: Vec<&str> = linked.iter().map(|r| r.item).collect();
     let mut related: Vec<u64> = vec![before.last_frame];
     for r in &linked {
