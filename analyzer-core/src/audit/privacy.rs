@@ -182,6 +182,11 @@ fn show_id(id: &[u8]) -> String {
     if id.is_empty() { "(empty)".into() } else { hex::encode(id) }
 }
 
+/// Tokens as hex, "(empty)" for TKL 0.
+fn show_token(t: &[u8]) -> String {
+    show_id(t)
+}
+
 /// What one boundary evaluation needs besides the two segments.
 #[derive(Debug)]
 pub struct EvalInput<'a> {
@@ -404,13 +409,13 @@ fn token_item(before: &Segment, after: &Segment, cfg: &AuditConfig) -> ItemResul
             "token",
             Some(true),
             frames,
-            format!("the same token {} is used on both sides", hex::encode(f)),
+            format!("the same token {} is used on both sides", show_token(f)),
         ),
         TokenRelation::Successor(d) => item(
             "token",
             Some(true),
             frames,
-            format!("counter tokens: {} before, {} after (+{d})", hex::encode(l), hex::encode(f)),
+            format!("counter tokens: {} before, {} after (+{d})", show_token(l), show_token(f)),
         ),
         TokenRelation::BothEmpty => {
             item("token", Some(false), frames, "both sides use empty tokens (TKL 0): no value to link".into())
@@ -421,8 +426,8 @@ fn token_item(before: &Segment, after: &Segment, cfg: &AuditConfig) -> ItemResul
             frames,
             format!(
                 "unrelated tokens: {} before, {} after (lengths {} -> {})",
-                hex::encode(l),
-                hex::encode(f),
+                show_token(l),
+                show_token(f),
                 l.len(),
                 f.len()
             ),
