@@ -5,7 +5,7 @@
 mod audit_support;
 mod support;
 
-use audit_support::{Migration, Scenario};
+use audit_support::{Plan, Scenario};
 use support::kudoscope;
 
 fn code(args: &[&str]) -> i32 {
@@ -33,8 +33,8 @@ fn fail_on_thresholds_over_samples() {
 #[test]
 fn fail_on_thresholds_over_scripted_migrations() {
     let dir = support::tempdir("audit-cli");
-    let careful = Scenario::build(Migration::Careful).write(&dir, "careful");
-    let ssn = Scenario::build(Migration::SsnContinuing).write(&dir, "ssn");
+    let careful = Scenario::build(Plan::Careful).write(&dir, "careful");
+    let ssn = Scenario::build(Plan::SsnContinuing).write(&dir, "ssn");
     let (careful, ssn) = (careful.to_str().unwrap(), ssn.to_str().unwrap());
     assert_eq!(code(&["audit", "--fail-on", "info", careful]), 0, "the careful migration has no finding");
     assert_eq!(code(&["audit", "--fail-on", "high", ssn]), 1, "audit.ssn_not_restarted is high");

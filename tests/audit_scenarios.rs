@@ -11,10 +11,10 @@
 mod audit_support;
 mod support;
 
-use audit_support::{Migration, Scenario};
+use audit_support::{Plan, Scenario};
 use serde_json::Value;
 
-fn audit_json(how: Migration, name: &str) -> Value {
+fn audit_json(how: Plan, name: &str) -> Value {
     let dir = support::tempdir(&format!("audit-{name}"));
     let cap = Scenario::build(how).write(&dir, name);
     let out = support::kudoscope(&["audit", "--format", "json", cap.to_str().unwrap()]);
@@ -61,7 +61,7 @@ const CONTROLLED: [&str; 5] = ["kid", "piv", "mid", "token", "address"];
 
 #[test]
 fn careful_migration_is_unlinkable_on_what_it_controls() {
-    let doc = audit_json(Migration::Careful, "careful");
+    let doc = audit_json(Plan::Careful, "careful");
     let m = migration(&doc, "client", 15);
     assert_eq!(m["kind"], "both");
     assert_eq!(m["before"]["kid"], "01");
@@ -90,7 +90,7 @@ fn careful_migration_is_unlinkable_on_what_it_controls() {
 
 #[test]
 fn new_ids_before_migration_are_linked_by_the_address() {
-    let doc = audit_json(Migration::NewIdsBeforeMigration, "newids");
+    let doc = audit_json(Plan::NewIdsBeforeMigration, "newids");
     // 15: first kid 78 on the old endpoint; 19: the move with kid 78.
     let id = migration(&doc, "client", 15);
     assert_eq!(id["kind"], "id_change");
@@ -107,7 +107,7 @@ fn new_ids_before_migration_are_linked_by_the_address() {
 
 #[test]
 fn old_kid_after_migration_is_linked_by_the_kid() {
-    let doc = audit_json(Migration::OldKidAfterMigration, "oldkid");
+    let doc = audit_json(Plan::OldKidAfterMigration, "oldkid");
     let mv = migration(&doc, "client", 15);
     assert_eq!(mv["kind"], "address_change");
     assert_eq!(mv["after"]["kid"], "01");
@@ -122,7 +122,7 @@ fn old_kid_after_migration_is_linked_by_the_kid() {
 
 #[test]
 fn ssn_continuing_is_linked_by_the_partial_iv() {
-    let doc = audit_json(Migration::SsnContinuing, "ssn");
+    let doc = audit_json(Plan::SsnContinuing, "ssn");
     let m = migration(&doc, "client", 15);
     assert_eq!(m["kind"], "both");
     assert_eq!(item(m, "piv"), (Value::Bool(true), vec![13, 15]));
@@ -137,7 +137,7 @@ fn ssn_continuing_is_linked_by_the_partial_iv() {
 
 #[test]
 fn counters_continuing_are_linked_by_mid_and_token() {
-    let doc = audit_json(Migration::CountersContinuing, "counters");
+    let doc = audit_json(Plan::CountersContinuing, "counters");
     let m = migration(&doc, "client", 15);
     assert_eq!(item(m, "mid"), (Value::Bool(true), vec![13, 15]));
     assert_eq!(item(m, "token"), (Value::Bool(true), vec![13, 15]));
@@ -151,10 +151,43 @@ fn counters_continuing_are_linked_by_mid_and_token() {
 
 #[test]
 fn id_change_in_place_is_low() {
-    let doc = audit_json(Migration::NoMigration, "nomig");
+    let doc = audit_json(Plan::NoMigration, "nomig");
     let m = migration(&doc, "client", 15);
     assert_eq!(m["kind"], "id_change");
     assert_eq!(item(m, "address").0, Value::Bool(true));
     let k = kinds(&doc);
     assert_eq!(k, vec![("audit.linkable_migration".into(), "low".into(), vec![15, 13])]);
+}
+
+/// Golden text and JSON reports of every scenario (regenerate with UPDATE_GOLDEN=1 and review
+/// the diff). The captures are written under target/audit-scenarios/ and named by a
+/// repository-relative path, so the reports do not depend on the checkout's location.
+#[test]
+fn golden_reports_of_the_scenarios() {
+    let dir = support::root().join("target/audit-scenarios");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut failures = Vec::new();
+    for (how, name) in [
+        (Plan::Careful, "careful"),
+        (Plan::NewIdsBeforeMigration, "new-ids-before-migration"),
+        (Plan::OldKidAfterMigration, "old-kid-after-migration"),
+        (Plan::SsnContinuing, "ssn-continuing"),
+        (Plan::CountersContinuing, "counters-continuing"),
+        (Plan::NoMigration, "no-migration"),
+    ] {
+        Scenario::build(how).write(&dir, name);
+        let cap = format!("target/audit-scenarios/{name}.pcap");
+        for (ext, args) in [("txt", vec!["audit", &cap]), ("json", vec!["audit", "--format", "json", &cap])] {
+            let out = support::kudoscope(&args);
+            assert!(out.status.success());
+            let actual = String::from_utf8(out.stdout).unwrap();
+            let golden = support::root().join(format!("tests/golden/audit/scenario-{name}.{ext}"));
+            if std::env::var_os("UPDATE_GOLDEN").is_some() {
+                std::fs::write(&golden, &actual).unwrap();
+            } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(actual.as_str()) {
+                failures.push(golden.display().to_string());
+            }
+        }
+    }
+    assert!(failures.is_empty(), "golden mismatches (UPDATE_GOLDEN=1 to rewrite): {failures:?}");
 }

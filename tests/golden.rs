@@ -83,6 +83,24 @@ fn cases() -> Vec<(String, Vec<String>)> {
         add(format!("oscore/{s}.keys.txt"), &["keys", "list", &path]);
     }
     add("oscore/oscore-failures.verbose.txt".into(), &["-V", "samples/oscore-failures.pcapng"]);
+    // `kudoscope audit` (docs/audit.md): privacy items per boundary, observer's view, findings.
+    for s in [
+        "oscore-algorithms",
+        "oscore-multi-context",
+        "oscore-nonce-reuse",
+        "oscore-replay",
+        "oscore-failures",
+        "oscore-key-limits",
+    ] {
+        let path = format!("samples/{s}.pcapng");
+        add(format!("audit/{s}.txt"), &["audit", &path]);
+        add(format!("audit/{s}.json"), &["audit", "--format", "json", &path]);
+    }
+    for (dir, stem) in [("d01_aiocoap_aiocoap", "d01"), ("d02_libcoap_libcoap", "d02")] {
+        let path = format!("samples/real/{dir}/{dir}.pcapng");
+        add(format!("audit/real-{stem}.txt"), &["audit", &path]);
+    }
+    add("audit/coap-basic.txt".into(), &["audit", "samples/coap-basic.pcapng"]);
     cases
 }
 

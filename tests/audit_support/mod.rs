@@ -32,7 +32,7 @@ pub const SERVER_NET: Net = Net { mac: [2, 0, 0, 0, 0, 2], ip: [192, 0, 2, 2], p
 
 /// How the client migrates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Migration {
+pub enum Plan {
     /// New IDs first used on the new network, SSN from 0, fresh random MIDs and tokens.
     Careful,
     /// New IDs used twice on the old network, then the move.
@@ -105,7 +105,7 @@ impl Scenario {
         Scenario {
             client: Peer {
                 ctx: DerivedContext::derive(params(&[0x01], &[0x00])).unwrap(),
-                ssn: 0,
+                ssn: 40, // the client has been running for a while
                 net: OLD_NET,
             },
             server: Peer {
@@ -277,40 +277,40 @@ impl Scenario {
 
     /// The whole scenario: two exchanges, the ID update, two more, then the migration as
     /// `how` says, and three exchanges on the new network.
-    pub fn build(how: Migration) -> Scenario {
-        let mut s = Scenario::new(how == Migration::CountersContinuing);
+    pub fn build(how: Plan) -> Scenario {
+        let mut s = Scenario::new(how == Plan::CountersContinuing);
         s.exchange(vec![], vec![]);
         s.exchange(vec![], vec![]);
         s.id_update();
         s.exchange(vec![], vec![]);
         match how {
-            Migration::Careful | Migration::CountersContinuing => {
+            Plan::Careful | Plan::CountersContinuing => {
                 s.switch_ids(false);
                 s.move_client(NEW_NET);
-                if how == Migration::Careful {
+                if how == Plan::Careful {
                     s.rerandomise();
                 }
             }
-            Migration::NewIdsBeforeMigration => {
+            Plan::NewIdsBeforeMigration => {
                 s.switch_ids(false);
                 s.exchange(vec![], vec![]);
                 s.exchange(vec![], vec![]);
                 s.move_client(NEW_NET);
                 s.rerandomise();
             }
-            Migration::OldKidAfterMigration => {
+            Plan::OldKidAfterMigration => {
                 s.move_client(NEW_NET);
                 s.rerandomise();
                 s.exchange(vec![], vec![]);
                 s.exchange(vec![], vec![]);
                 s.switch_ids(false);
             }
-            Migration::SsnContinuing => {
+            Plan::SsnContinuing => {
                 s.switch_ids(true);
                 s.move_client(NEW_NET);
                 s.rerandomise();
             }
-            Migration::NoMigration => s.switch_ids(false),
+            Plan::NoMigration => s.switch_ids(false),
         }
         s.exchange(vec![], vec![]);
         s.exchange(vec![], vec![]);

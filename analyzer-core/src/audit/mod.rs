@@ -76,6 +76,11 @@ pub struct AuditConfig {
     /// Most observer flows kept; flows compared with a new flow (the most recent ones).
     pub max_flows: usize,
     pub observer_candidates: usize,
+    /// The observer joins two flows by Partial IV only when the earlier flow's last PIV is at
+    /// least `observer_piv_min` (small PIVs are common to every fresh context) and the new
+    /// one follows within `observer_piv_window`.
+    pub observer_piv_min: u64,
+    pub observer_piv_window: u64,
 }
 
 impl Default for AuditConfig {
@@ -93,6 +98,8 @@ impl Default for AuditConfig {
             max_findings: 10_000,
             max_flows: 100_000,
             observer_candidates: 256,
+            observer_piv_min: 16,
+            observer_piv_window: 4,
         }
     }
 }

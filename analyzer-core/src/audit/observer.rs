@@ -7,7 +7,9 @@
 //! it is compared with the most recent other flows (what they last showed in that direction)
 //! and joined (union-find) with each one a visible item links:
 //! - client direction: the same client endpoint or IP address; the same kid and kid context to
-//!   the same server; Partial IV continuity; Message ID continuity; the same or a counter Token;
+//!   the same server; Partial IV continuity (the last PIV at least 16, the next within +4:
+//!   small PIVs are common to every fresh context); Message ID continuity; the same or a
+//!   counter Token;
 //! - server direction (same server endpoint): Partial IV continuity (the server's counter is
 //!   per association), the same Token in a notification (a preserved observation), Observe
 //!   continuity. The server's Message IDs and its endpoint are shared by all its clients: they
@@ -72,6 +74,7 @@ pub struct Join {
 pub struct ObserverState {
     mid_window: u16,
     piv_window: u64,
+    piv_min: u64,
     token_window: u64,
     observe_window: u64,
     max_flows: usize,
@@ -93,7 +96,8 @@ impl ObserverState {
     pub fn new(config: &AuditConfig) -> Self {
         ObserverState {
             mid_window: config.mid_window,
-            piv_window: config.piv_window,
+            piv_window: config.observer_piv_window,
+            piv_min: config.observer_piv_min,
             token_window: config.token_window,
             observe_window: config.observe_window,
             max_flows: config.max_flows.max(1),
@@ -253,6 +257,7 @@ impl ObserverState {
                 return Some("kid");
             }
             if let (Some(l), Some(p)) = (d.last_piv, v.piv)
+                && l >= self.piv_min
                 && continues(l, p, self.piv_window)
                 && other.server == me.server
             {
@@ -279,6 +284,7 @@ impl ObserverState {
                 return None;
             }
             if let (Some(l), Some(p)) = (d.last_piv, v.piv)
+                && l >= self.piv_min
                 && continues(l, p, self.piv_window)
             {
                 return Some("piv");
