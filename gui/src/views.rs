@@ -1,0 +1,953 @@
+//! Painting: reads the app state, returns [`Command`]s. Widget state that is pure UI (text
+//! being typed, dialog navigation, the timeline window) is kept here or in `Runtime`.
+
+use crate::app::{App, Command, DialogPurpose, View};
+use crate::model::{CaptureModel, Column, RowKind, hex_lines, highlight, node_at};
+use crate::settings::{Settings, Theme, format_numbers, parse_numbers};
+use crate::timeline::{TimelineAction, kind_color, timeline_view};
+use analyzer_core::dissect::Node;
+use analyzer_core::finding::{Severity, SpanSource};
+use egui::{Color32, RichText};
+use egui_extras::{Column as TCol, TableBuilder};
+use std::path::PathBuf;
+
+pub fn draw(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    handle_input(app, ui, cmds);
+    egui::Panel::top("menu").show(ui, |ui| {
+        egui::MenuBar::new().ui(ui, |ui| menu(app, ui, cmds));
+    });
+    egui::Panel::top("tabs").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            for v in View::ALL {
+                if ui.selectable_label(app.rt.view == v, v.title()).clicked() {
+                    cmds.push(Command::SetView(v));
+                }
+            }
+            ui.separator();
+            if app.rt.view == View::Packets || app.rt.view == View::Timeline {
+                filter_bar(app, ui, cmds);
+            }
+        });
+    });
+    egui::Panel::bottom("status").show(ui, |ui| status_bar(app, ui, cmds));
+    let view = app.rt.view;
+    egui::CentralPanel::default().show(ui, |ui| {
+        if app.rt.capture.is_none() {
+            welcome(app, ui, cmds);
+            return;
+        }
+        match view {
+            View::Packets => packets_view(app, ui, cmds),
+            View::Timeline => timeline_tab(app, ui, cmds),
+            View::Keys => keys_view(app, ui, cmds),
+            View::Audit => audit_view(app, ui, cmds),
+        }
+    });
+    if let Some(d) = &mut app.rt.dialog
+        && let Some(out) = d.show(ui.ctx())
+    {
+        if let Some(p) = out {
+            cmds.push(match d.purpose {
+                DialogPurpose::OpenCapture => Command::Open(p),
+                DialogPurpose::ImportKeys => Command::ImportKeys(p),
+                DialogPurpose::ExportUat => Command::ExportUat(p),
+            });
+        }
+        app.rt.dialog = None;
+    }
+    if let Some(f) = &mut app.rt.settings_form {
+        match f.show(ui.ctx()) {
+            Some(Some(s)) => cmds.push(Command::ApplySettings(s)),
+            Some(None) => app.rt.settings_form = None,
+            None => {}
+        }
+    }
+    if let Some(f) = &mut app.rt.context_form {
+        match f.show(ui.ctx()) {
+            Some(Some(toml)) => cmds.push(Command::AddContext(toml)),
+            Some(None) => app.rt.context_form = None,
+            None => {}
+        }
+    }
+}
+
+fn handle_input(app: &App, ui: &egui::Ui, cmds: &mut Vec<Command>) {
+    let (dropped, open, up, down) = ui.input(|i| {
+        (
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect::<Vec<PathBuf>>(),
+            i.modifiers.command && i.key_pressed(egui::Key::O),
+            i.key_pressed(egui::Key::ArrowUp),
+            i.key_pressed(egui::Key::ArrowDown),
+        )
+    });
+    for p in dropped {
+        cmds.push(Command::OpenAny(p));
+    }
+    if open {
+        cmds.push(Command::ShowDialog(DialogPurpose::OpenCapture));
+    }
+    let typing = ui.ctx().memory(|m| m.focused().is_some());
+    if !typing && app.rt.view == View::Packets && (up || down) {
+        cmds.push(Command::MoveSelection(if up { -1 } else { 1 }));
+    }
+}
+
+fn menu(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    ui.menu_button("File", |ui| {
+        if ui.button("Open capture…").clicked() {
+            cmds.push(Command::ShowDialog(DialogPurpose::OpenCapture));
+        }
+        ui.menu_button("Open recent", |ui| {
+            if app.settings.recent.is_empty() {
+                ui.label("(none)");
+            }
+            for p in &app.settings.recent {
+                if ui.button(p.display().to_string()).clicked() {
+                    cmds.push(Command::Open(p.clone()));
+                }
+            }
+        });
+        if ui.add_enabled(app.rt.spec.is_some(), egui::Button::new("Reload")).clicked() {
+            cmds.push(Command::Reload);
+        }
+        ui.separator();
+        if ui.button("Import keys…").clicked() {
+            cmds.push(Command::ShowDialog(DialogPurpose::ImportKeys));
+        }
+        if ui
+            .add_enabled(
+                app.rt.keys.as_ref().is_some_and(|k| !k.is_empty()),
+                egui::Button::new("Export Wireshark UAT…"),
+            )
+            .clicked()
+        {
+            cmds.push(Command::ShowDialog(DialogPurpose::ExportUat));
+        }
+        ui.separator();
+        if ui.button("Quit").clicked() {
+            cmds.push(Command::Quit);
+        }
+    });
+    ui.menu_button("View", |ui| {
+        for v in View::ALL {
+            if ui.button(v.title()).clicked() {
+                cmds.push(Command::SetView(v));
+            }
+        }
+        ui.separator();
+        if ui.button("Settings…").clicked() {
+            app.rt.settings_form = Some(SettingsForm::new(&app.settings));
+        }
+    });
+}
+
+fn filter_bar(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let label = ui.label("Filter:");
+    let edit = egui::TextEdit::singleline(&mut app.rt.filter_text)
+        .hint_text("e.g. oscore.kid == 01 && kudos")
+        .desired_width(360.0)
+        .font(egui::TextStyle::Monospace);
+    let resp = ui.add(edit).labelled_by(label.id);
+    let enter = resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    if ui.button("Apply").clicked() || enter {
+        cmds.push(Command::ApplyFilter(app.rt.filter_text.clone()));
+    }
+    if ui.button("Clear").clicked() {
+        cmds.push(Command::ClearFilter);
+    }
+    if let Some(e) = &app.rt.filter_error {
+        ui.colored_label(Color32::from_rgb(0xc0, 0x39, 0x2b), e.to_string());
+    } else if let Some(f) = &app.rt.applied_filter {
+        ui.label(RichText::new(format!("applied: {f}")).weak());
+    }
+}
+
+fn status_bar(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        if let Some(j) = &app.rt.job {
+            ui.label(format!("{}: {} frames", j.name, j.frames));
+            ui.add(egui::ProgressBar::new(j.fraction()).desired_width(240.0).show_percentage());
+            if ui.button("Cancel").clicked() {
+                cmds.push(Command::CancelJob);
+            }
+            ui.separator();
+        }
+        if let Some(c) = &app.rt.capture {
+            ui.label(format!("{} frames, {} shown", c.rows.len(), c.visible.len()));
+            ui.separator();
+        }
+        ui.label(&app.rt.status);
+    });
+}
+
+fn welcome(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(60.0);
+        ui.heading("kudoscope");
+        ui.label("OSCORE / KUDOS capture analyzer");
+        ui.add_space(20.0);
+        if ui.button("Open capture…").clicked() {
+            cmds.push(Command::ShowDialog(DialogPurpose::OpenCapture));
+        }
+        ui.label("or drop a pcap / pcapng file (or a keys file) on this window");
+        if !app.settings.recent.is_empty() {
+            ui.add_space(20.0);
+            ui.strong("Recent captures");
+            for p in &app.settings.recent {
+                if ui.link(p.display().to_string()).clicked() {
+                    cmds.push(Command::Open(p.clone()));
+                }
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packets
+
+fn packets_view(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let avail = ui.available_height();
+    egui::Panel::bottom("detail_split").resizable(true).default_size(avail * 0.5).show(ui, |ui| {
+        egui::Panel::right("hex")
+            .resizable(true)
+            .default_size(600.0)
+            .min_size(560.0)
+            .show(ui, |ui| hex_view(app, ui));
+        egui::CentralPanel::default().show(ui, |ui| detail_view(app, ui, cmds));
+    });
+    egui::CentralPanel::default().show(ui, |ui| packet_table(app, ui, cmds));
+}
+
+fn packet_table(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let scroll = std::mem::take(&mut app.rt.scroll_to_selected);
+    let Some(c) = &app.rt.capture else { return };
+    let dark = ui.visuals().dark_mode;
+    ui.style_mut().interaction.selectable_labels = false;
+    let mut table = TableBuilder::new(ui)
+        .id_salt("packets")
+        .striped(false)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(TCol::exact(64.0))
+        .column(TCol::exact(90.0))
+        .column(TCol::initial(150.0).resizable(true).clip(true))
+        .column(TCol::initial(150.0).resizable(true).clip(true))
+        .column(TCol::exact(80.0))
+        .column(TCol::exact(66.0))
+        .column(TCol::remainder().clip(true))
+        .auto_shrink([false, false]);
+    if scroll && let Some(p) = c.selected_position() {
+        table = table.scroll_to_row(p, Some(egui::Align::Center));
+    }
+    table
+        .header(20.0, |mut h| {
+            for col in Column::ALL {
+                h.col(|ui| {
+                    let arrow = match c.sort {
+                        Some((s, true)) if s == col => " ^",
+                        Some((s, false)) if s == col => " v",
+                        _ => "",
+                    };
+                    if ui.button(RichText::new(format!("{}{arrow}", col.title())).strong()).clicked() {
+                        cmds.push(Command::SortBy(col));
+                    }
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(18.0, c.visible.len(), |mut row| {
+                let Some(r) = c.visible.get(row.index()).and_then(|i| c.rows.get(*i as usize)) else {
+                    return;
+                };
+                let selected = c.selected == Some(r.number);
+                row.set_selected(selected);
+                let bg = (!selected).then(|| kind_color(r.kind, dark));
+                let cell = |ui: &mut egui::Ui, text: String| {
+                    if let Some(bg) = bg {
+                        ui.painter().rect_filled(ui.max_rect().expand2(egui::vec2(5.0, 1.0)), 0.0, bg);
+                    }
+                    ui.add(egui::Label::new(text).truncate());
+                };
+                row.col(|ui| cell(ui, r.number.to_string()));
+                row.col(|ui| cell(ui, analyzer_core::time::Nanos(i128::from(r.rel_nanos)).to_string()));
+                row.col(|ui| cell(ui, c.endpoint(r.src).to_string()));
+                row.col(|ui| cell(ui, c.endpoint(r.dst).to_string()));
+                row.col(|ui| cell(ui, c.protocol(r).to_string()));
+                row.col(|ui| cell(ui, r.orig_len.to_string()));
+                row.col(|ui| cell(ui, c.info_of(r).to_string()));
+                if row.response().clicked() {
+                    cmds.push(Command::Select(r.number));
+                }
+            });
+        });
+}
+
+fn detail_view(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let Some(d) = &app.rt.detail else {
+        match app.rt.detail_pending {
+            Some(f) => ui.label(format!("Re-analysing up to frame {f}…")),
+            None => ui.label("Select a frame"),
+        };
+        return;
+    };
+    legend(ui);
+    egui::ScrollArea::both().id_salt("tree").auto_shrink([false, false]).show(ui, |ui| {
+        for (i, root) in d.tree.roots.iter().enumerate() {
+            let open = root.label.starts_with("Decrypted OSCORE") || root.label.starts_with("Findings");
+            tree_node(ui, root, vec![i], d.node.as_deref(), open, d.frame, cmds);
+        }
+    });
+}
+
+fn legend(ui: &mut egui::Ui) {
+    let dark = ui.visuals().dark_mode;
+    ui.horizontal_wrapped(|ui| {
+        for k in RowKind::ALL {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 2.0, kind_color(k, dark));
+            ui.label(RichText::new(k.label()).small());
+        }
+    });
+}
+
+fn tree_node(
+    ui: &mut egui::Ui,
+    n: &Node,
+    path: Vec<usize>,
+    selected: Option<&[usize]>,
+    open: bool,
+    frame: u64,
+    cmds: &mut Vec<Command>,
+) {
+    let text = if n.generated { format!("[{}]", n.label) } else { n.label.clone() };
+    let is_sel = selected == Some(path.as_slice());
+    let on_path = selected.is_some_and(|s| s.len() > path.len() && s.starts_with(&path));
+    if n.children.is_empty() {
+        let mut t = RichText::new(text);
+        if n.generated {
+            t = t.italics();
+        }
+        let r = ui.selectable_label(is_sel, t);
+        if let Some(f) = &n.field {
+            let r = r.on_hover_text(f.as_ref());
+            if r.clicked() {
+                cmds.push(Command::SelectNode(path));
+            }
+        } else if r.clicked() {
+            cmds.push(Command::SelectNode(path));
+        }
+        return;
+    }
+    let id = ui.make_persistent_id(("node", frame, &path));
+    let mut state =
+        egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, open || on_path);
+    if on_path {
+        state.set_open(true);
+    }
+    let mut toggle = false;
+    state
+        .show_header(ui, |ui| {
+            if ui.selectable_label(is_sel, RichText::new(text).strong()).clicked() {
+                cmds.push(Command::SelectNode(path.clone()));
+                toggle = true;
+            }
+        })
+        .body(|ui| {
+            for (i, c) in n.children.iter().enumerate() {
+                let mut p = path.clone();
+                p.push(i);
+                tree_node(ui, c, p, selected, false, frame, cmds);
+            }
+        });
+    // Clicking a header's text selects it and opens (or closes) it.
+    if toggle && let Some(mut s) = egui::collapsing_header::CollapsingState::load(ui.ctx(), id) {
+        s.toggle(ui);
+        s.store(ui.ctx());
+    }
+}
+
+fn hex_view(app: &App, ui: &mut egui::Ui) {
+    let Some(d) = &app.rt.detail else { return };
+    let span = d.node.as_ref().and_then(|p| node_at(&d.tree, p)).and_then(|n| n.span.as_ref());
+    let hl = highlight(span, &d.hex);
+    egui::ScrollArea::both().id_salt("hex").auto_shrink([false, false]).show(ui, |ui| {
+        let sources = [
+            (SpanSource::Frame, "Frame", Some(&d.hex.frame)),
+            (SpanSource::Reassembled, "Reassembled datagram", d.hex.reassembled.as_ref()),
+            (SpanSource::Decrypted, "Decrypted OSCORE plaintext", d.hex.decrypted.as_ref()),
+        ];
+        for (src, title, data) in sources {
+            let Some(data) = data else { continue };
+            ui.strong(format!("{title} ({} bytes)", data.len()));
+            let range = hl.as_ref().filter(|(s, _)| *s == src).map(|(_, r)| r.clone());
+            hex_dump(ui, data, range);
+            ui.add_space(6.0);
+        }
+    });
+}
+
+fn hex_dump(ui: &mut egui::Ui, data: &[u8], hl: Option<std::ops::Range<usize>>) {
+    use egui::text::{LayoutJob, TextFormat};
+    let font = egui::FontId::monospace(11.5);
+    let normal = ui.visuals().text_color();
+    let hl_bg = ui.visuals().selection.bg_fill;
+    let hl_fg = ui.visuals().selection.stroke.color;
+    for (off, _, _, marks) in hex_lines(data, hl.clone()) {
+        let mut job = LayoutJob::default();
+        job.append(
+            &format!("{off:04x}  "),
+            0.0,
+            TextFormat::simple(font.clone(), ui.visuals().weak_text_color()),
+        );
+        let chunk = data.get(off..(off + 16).min(data.len())).unwrap_or_default();
+        for (j, b) in chunk.iter().enumerate() {
+            let on = marks.get(j).copied().unwrap_or(false);
+            let fmt = if on {
+                TextFormat { font_id: font.clone(), color: hl_fg, background: hl_bg, ..Default::default() }
+            } else {
+                TextFormat::simple(font.clone(), normal)
+            };
+            job.append(&format!("{b:02x}"), 0.0, fmt);
+            job.append(if j == 7 { "  " } else { " " }, 0.0, TextFormat::simple(font.clone(), normal));
+        }
+        for _ in chunk.len()..16 {
+            job.append("   ", 0.0, TextFormat::simple(font.clone(), normal));
+        }
+        job.append(" ", 0.0, TextFormat::simple(font.clone(), normal));
+        for (j, b) in chunk.iter().enumerate() {
+            let on = marks.get(j).copied().unwrap_or(false);
+            let ch = if b.is_ascii_graphic() { *b as char } else { '.' };
+            let fmt = if on {
+                TextFormat { font_id: font.clone(), color: hl_fg, background: hl_bg, ..Default::default() }
+            } else {
+                TextFormat::simple(font.clone(), ui.visuals().weak_text_color())
+            };
+            job.append(&ch.to_string(), 0.0, fmt);
+        }
+        job.wrap.max_width = f32::INFINITY;
+        ui.add(egui::Label::new(job).extend());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeline
+
+fn timeline_tab(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let Some(tl) = &app.rt.timeline else {
+        ui.label("The timeline is computed when the capture is loaded.");
+        return;
+    };
+    let Some(c) = &app.rt.capture else { return };
+    ui.label(RichText::new("Lanes: one per association (endpoints + context). Bands: context generations. Dots: KUDOS / ID-update messages. Click a message to select its frame.").small().weak());
+    let label = |f: u64| c.row(f).map(|r| c.info_of(r).to_string()).unwrap_or_default();
+    if let Some(TimelineAction::SelectFrame(f)) =
+        timeline_view(ui, tl, &mut app.rt.timeline_view, c.selected, &label)
+    {
+        cmds.push(Command::Select(f));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+fn keys_view(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        if ui.button("Import keys file…").clicked() {
+            cmds.push(Command::ShowDialog(DialogPurpose::ImportKeys));
+        }
+        if ui.button("Add context…").clicked() {
+            app.rt.context_form = Some(ContextForm::default());
+        }
+        if ui
+            .add_enabled(
+                app.rt.keys.as_ref().is_some_and(|k| !k.is_empty()),
+                egui::Button::new("Export Wireshark UAT…"),
+            )
+            .clicked()
+        {
+            cmds.push(Command::ShowDialog(DialogPurpose::ExportUat));
+        }
+    });
+    if let Some(spec) = &app.rt.spec {
+        let mut files: Vec<String> = spec.keys.iter().map(|p| p.display().to_string()).collect();
+        if let Some(p) = analyzer_core::keys::find_default_keys(&spec.path) {
+            files.push(format!("{} (default, next to the capture)", p.display()));
+        }
+        if !spec.extra_contexts.is_empty() {
+            files.push(format!("{} context(s) added in the app", spec.extra_contexts.len()));
+        }
+        ui.label(if files.is_empty() {
+            "No keys: OSCORE messages are parsed, not opened.".to_string()
+        } else {
+            format!("Keys: {}", files.join("; "))
+        });
+    }
+    for w in &app.rt.key_warnings {
+        ui.colored_label(Color32::from_rgb(0xd3, 0x8b, 0x00), format!("warning: {w}"));
+    }
+    let Some(c) = &app.rt.capture else { return };
+    if !c.complete {
+        ui.label("Contexts and their usage are shown when the analysis has finished.");
+        return;
+    }
+    ui.separator();
+    for (title, derived) in [("Contexts loaded", false), ("Contexts derived", true)] {
+        ui.heading(title);
+        let list: Vec<_> = c.contexts.iter().filter(|x| x.derived == derived).collect();
+        if list.is_empty() {
+            ui.label(if derived {
+                "none (KUDOS / ID-update derivation is not in the core yet)"
+            } else {
+                "none"
+            });
+            continue;
+        }
+        egui::Grid::new(("ctx", derived)).striped(true).num_columns(9).show(ui, |ui| {
+            for h in [
+                "Name",
+                "Generation",
+                "Parent",
+                "AEAD",
+                "ID Context",
+                "Sender IDs",
+                "Opened",
+                "q used / limit",
+                "v failed / limit",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for x in list {
+                ui.label(format!("{}{}", x.name, if x.bootstrap { " (bootstrap)" } else { "" }))
+                    .on_hover_text(&x.origin);
+                ui.label(format!("{} ({})", x.label, x.generation));
+                ui.label(x.parent.clone().unwrap_or_else(|| "-".into()));
+                ui.label(x.aead);
+                ui.label(x.id_context.clone().unwrap_or_else(|| "(absent)".into()));
+                ui.label(
+                    x.peers
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{} {}",
+                                p.role,
+                                if p.sender_id.is_empty() { "(empty)" } else { &p.sender_id }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                ui.label(x.opened.to_string());
+                ui.label(
+                    x.peers.iter().map(|p| format!("{}: {}", p.role, p.q)).collect::<Vec<_>>().join(", ")
+                        + &format!(" / {}", x.limit_q),
+                );
+                ui.label(
+                    x.peers.iter().map(|p| format!("{}: {}", p.role, p.v)).collect::<Vec<_>>().join(", ")
+                        + &format!(" / {}", x.limit_v),
+                );
+                ui.end_row();
+                if let Some(r) = x.retired_at {
+                    ui.label(format!("  retired at frame {r}"));
+                    ui.end_row();
+                }
+            }
+        });
+        ui.add_space(8.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+
+fn severity_color(s: Severity) -> Color32 {
+    match s {
+        Severity::Critical => Color32::from_rgb(0x9b, 0x11, 0x1e),
+        Severity::High => Color32::from_rgb(0xc0, 0x39, 0x2b),
+        Severity::Medium => Color32::from_rgb(0xd3, 0x8b, 0x00),
+        Severity::Low => Color32::from_rgb(0x1f, 0x78, 0xb4),
+        Severity::Info => Color32::from_rgb(0x80, 0x80, 0x80),
+    }
+}
+
+fn audit_view(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let Some(c) = &app.rt.capture else { return };
+    if !c.complete {
+        ui.label("The audit is shown when the analysis has finished.");
+        return;
+    }
+    egui::Panel::right("usage").resizable(true).default_size(ui.available_width() * 0.5).show(ui, |ui| {
+        usage_chart(c, ui);
+        ui.separator();
+        ui.heading("Privacy report");
+        ui.label("Per-migration linkability report: computed by the core's privacy audit, which is not part of this build yet. Findings of the core's audit layer appear on the left when present.");
+    });
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.heading(format!("Findings ({})", c.findings.total()));
+        let counts: Vec<String> = c.findings.by_severity().iter().map(|(s, n)| format!("{s}: {n}")).collect();
+        ui.label(if counts.is_empty() { "No findings.".to_string() } else { counts.join("   ") });
+        egui::ScrollArea::vertical().id_salt("findings").auto_shrink([false, false]).show(ui, |ui| {
+            let mut current: Option<Severity> = None;
+            for ((sev, kind), g) in &c.findings.groups {
+                if current != Some(sev.0) {
+                    current = Some(sev.0);
+                    ui.add_space(4.0);
+                    ui.label(
+                        RichText::new(sev.0.as_str().to_uppercase()).strong().color(severity_color(sev.0)),
+                    );
+                }
+                egui::CollapsingHeader::new(format!("{kind} ({})", g.count))
+                    .id_salt(("fk", sev.0 as u8, kind.as_str()))
+                    .show(ui, |ui| {
+                        for f in &g.listed {
+                            ui.horizontal(|ui| {
+                                if ui.link(format!("#{}", f.frame)).clicked() {
+                                    cmds.push(Command::Reveal(f.frame));
+                                }
+                                for r in &f.related {
+                                    if ui.link(format!("(#{r})")).clicked() {
+                                        cmds.push(Command::Reveal(*r));
+                                    }
+                                }
+                                ui.label(format!("[{}] {}", f.layer, f.message));
+                            });
+                        }
+                        if g.count > g.listed.len() as u64 {
+                            ui.label(format!(
+                                "… and {} more (filter: finding.kind == \"{kind}\")",
+                                g.count - g.listed.len() as u64
+                            ));
+                        }
+                    });
+            }
+        });
+    });
+}
+
+fn usage_chart(c: &CaptureModel, ui: &mut egui::Ui) {
+    use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+    ui.heading("Key usage (q: encryptions per key)");
+    if c.usage.is_empty() {
+        ui.label("No message was opened with a known key.");
+        return;
+    }
+    let show_limit =
+        ui.ctx().data_mut(|d| *d.get_temp_mut_or(egui::Id::unique("kudoscope-show-limit"), true));
+    let mut show = show_limit;
+    ui.checkbox(&mut show, "Show the q limit line");
+    if show != show_limit {
+        ui.ctx().data_mut(|d| d.insert_temp(egui::Id::unique("kudoscope-show-limit"), show));
+    }
+    Plot::new("usage")
+        .legend(Legend::default())
+        .height(ui.available_height().clamp(160.0, 320.0))
+        .x_axis_label("seconds")
+        .y_axis_label("q")
+        .show(ui, |p| {
+            let mut limits = Vec::new();
+            for s in &c.usage {
+                let ctx = c.contexts.iter().find(|x| x.id == s.ctx);
+                let name = match ctx {
+                    Some(x) => format!(
+                        "{} {} {}",
+                        x.name,
+                        x.label,
+                        x.peers.get(usize::from(s.sender_b)).map_or("", |p| p.role)
+                    ),
+                    None => format!("context {}", s.ctx),
+                };
+                p.line(Line::new(name, PlotPoints::new(s.points.clone())));
+                if let Some(x) = ctx
+                    && !limits.contains(&x.limit_q)
+                {
+                    limits.push(x.limit_q);
+                }
+            }
+            if show {
+                for l in limits {
+                    p.hline(HLine::new(format!("q limit {l}"), l as f64));
+                }
+            }
+        });
+    for s in &c.usage {
+        let ctx = c.contexts.iter().find(|x| x.id == s.ctx);
+        if let Some(x) = ctx {
+            let pct = 100.0 * s.q as f64 / x.limit_q.max(1) as f64;
+            ui.label(format!(
+                "{} {} {}: q = {} ({pct:.4} % of {})",
+                x.name,
+                x.label,
+                x.peers.get(usize::from(s.sender_b)).map_or("", |p| p.role),
+                s.q,
+                x.limit_q
+            ));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialogs
+
+/// A small file browser (no native dialog dependency; works the same under Xvfb).
+#[derive(Debug)]
+pub struct FileDialog {
+    pub purpose: DialogPurpose,
+    pub dir: PathBuf,
+    pub name: String,
+    pub error: Option<String>,
+}
+
+impl FileDialog {
+    pub fn new(purpose: DialogPurpose, start: Option<PathBuf>) -> Self {
+        let dir = start.or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("/"));
+        let name = if purpose == DialogPurpose::ExportUat { "oscore_contexts".into() } else { String::new() };
+        FileDialog { purpose, dir, name, error: None }
+    }
+
+    fn title(&self) -> &'static str {
+        match self.purpose {
+            DialogPurpose::OpenCapture => "Open capture",
+            DialogPurpose::ImportKeys => "Import keys",
+            DialogPurpose::ExportUat => "Export Wireshark UAT",
+        }
+    }
+
+    /// Entries of the current directory: directories first, then files (captures only when
+    /// opening a capture), sorted by name.
+    pub fn entries(&self) -> Vec<(String, bool)> {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut v: Vec<(String, bool)> = rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                let is_dir = e.file_type().ok()?.is_dir();
+                if name.starts_with('.') {
+                    return None;
+                }
+                let ok = is_dir
+                    || self.purpose != DialogPurpose::OpenCapture
+                    || [".pcap", ".pcapng", ".cap"].iter().any(|x| name.ends_with(x));
+                ok.then_some((name, is_dir))
+            })
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// `Some(Some(path))` chosen, `Some(None)` cancelled, `None` still open.
+    pub fn show(&mut self, ctx: &egui::Context) -> Option<Option<PathBuf>> {
+        let mut out = None;
+        egui::Window::new(self.title()).collapsible(false).default_size([520.0, 420.0]).show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                if ui.button("Up").clicked()
+                    && let Some(p) = self.dir.parent()
+                {
+                    self.dir = p.to_path_buf();
+                }
+                ui.label(self.dir.display().to_string());
+            });
+            ui.separator();
+            egui::ScrollArea::vertical().max_height(280.0).show(ui, |ui| {
+                for (name, is_dir) in self.entries() {
+                    let text = if is_dir { format!("[dir] {name}/") } else { name.clone() };
+                    let r = ui.selectable_label(self.name == name, text);
+                    if r.clicked() {
+                        self.name = name.clone();
+                    }
+                    if r.double_clicked() || (is_dir && r.clicked()) {
+                        if is_dir {
+                            self.dir = self.dir.join(&name);
+                            self.name.clear();
+                        } else {
+                            out = Some(Some(self.dir.join(&name)));
+                        }
+                    }
+                }
+            });
+            ui.separator();
+            ui.horizontal(|ui| {
+                let l = ui.label("File:");
+                ui.add(egui::TextEdit::singleline(&mut self.name).desired_width(300.0)).labelled_by(l.id);
+                let verb = if self.purpose == DialogPurpose::ExportUat { "Save" } else { "Open" };
+                if ui.button(verb).clicked() && !self.name.is_empty() {
+                    let p = PathBuf::from(&self.name);
+                    let p = if p.is_absolute() { p } else { self.dir.join(p) };
+                    if self.purpose != DialogPurpose::ExportUat && !p.exists() {
+                        self.error = Some(format!("{} does not exist", p.display()));
+                    } else {
+                        out = Some(Some(p));
+                    }
+                }
+                if ui.button("Cancel").clicked() {
+                    out = Some(None);
+                }
+            });
+            if let Some(e) = &self.error {
+                ui.colored_label(Color32::from_rgb(0xc0, 0x39, 0x2b), e);
+            }
+        });
+        out
+    }
+}
+
+/// The settings window's fields being edited.
+#[derive(Debug)]
+pub struct SettingsForm {
+    pub ports: String,
+    pub id_update: String,
+    pub heuristics: bool,
+    pub theme: Theme,
+    pub error: Option<String>,
+}
+
+impl SettingsForm {
+    pub fn new(s: &Settings) -> Self {
+        SettingsForm {
+            ports: format_numbers(&s.coap_ports),
+            id_update: format_numbers(&s.id_update_options),
+            heuristics: s.heuristics,
+            theme: s.theme,
+            error: None,
+        }
+    }
+
+    /// The settings typed, or the first error.
+    pub fn parse(&self) -> Result<Settings, String> {
+        let coap_ports = parse_numbers(&self.ports).map_err(|e| format!("CoAP ports: {e}"))?;
+        let id_update_options =
+            parse_numbers(&self.id_update).map_err(|e| format!("ID update options: {e}"))?;
+        Ok(Settings {
+            coap_ports,
+            id_update_options,
+            heuristics: self.heuristics,
+            theme: self.theme,
+            recent: Vec::new(),
+        })
+    }
+
+    pub fn show(&mut self, ctx: &egui::Context) -> Option<Option<Settings>> {
+        let mut out = None;
+        egui::Window::new("Settings").collapsible(false).show(ctx, |ui| {
+            egui::Grid::new("settings").num_columns(2).show(ui, |ui| {
+                let l = ui.label("UDP ports treated as CoAP");
+                ui.text_edit_singleline(&mut self.ports).labelled_by(l.id);
+                ui.end_row();
+                ui.label("");
+                ui.checkbox(&mut self.heuristics, "Try the CoAP heuristic on other ports");
+                ui.end_row();
+                let l = ui.label("ID-update option numbers");
+                ui.text_edit_singleline(&mut self.id_update).labelled_by(l.id);
+                ui.end_row();
+                ui.label("Theme");
+                ui.horizontal(|ui| {
+                    for t in Theme::ALL {
+                        ui.radio_value(&mut self.theme, t, t.label());
+                    }
+                });
+                ui.end_row();
+            });
+            if let Some(e) = &self.error {
+                ui.colored_label(Color32::from_rgb(0xc0, 0x39, 0x2b), e);
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Apply").clicked() {
+                    match self.parse() {
+                        Ok(s) => out = Some(Some(s)),
+                        Err(e) => self.error = Some(e),
+                    }
+                }
+                if ui.button("Cancel").clicked() {
+                    out = Some(None);
+                }
+            });
+        });
+        out
+    }
+}
+
+/// The "add context" form: builds a kudoscope TOML document (validated by the core's parser).
+#[derive(Debug)]
+pub struct ContextForm {
+    pub name: String,
+    pub master_secret: String,
+    pub master_salt: String,
+    pub id_context: String,
+    pub client_id: String,
+    pub server_id: String,
+    pub aead: i64,
+}
+
+impl Default for ContextForm {
+    fn default() -> Self {
+        ContextForm {
+            name: "added".into(),
+            master_secret: String::new(),
+            master_salt: String::new(),
+            id_context: String::new(),
+            client_id: String::new(),
+            server_id: String::new(),
+            aead: 10,
+        }
+    }
+}
+
+impl ContextForm {
+    pub fn to_toml(&self) -> String {
+        let q = |s: &str| s.trim().replace(['"', '\\', '\n'], "");
+        let mut t = format!(
+            "[[context]]\nname = \"{}\"\nmaster_secret = \"{}\"\n",
+            q(&self.name),
+            q(&self.master_secret)
+        );
+        if !self.master_salt.trim().is_empty() {
+            t.push_str(&format!("master_salt = \"{}\"\n", q(&self.master_salt)));
+        }
+        if !self.id_context.trim().is_empty() {
+            t.push_str(&format!("id_context = \"{}\"\n", q(&self.id_context)));
+        }
+        t.push_str(&format!(
+            "aead = {}\nclient = {{ sender_id = \"{}\" }}\nserver = {{ sender_id = \"{}\" }}\n",
+            self.aead,
+            q(&self.client_id),
+            q(&self.server_id)
+        ));
+        t
+    }
+
+    pub fn show(&mut self, ctx: &egui::Context) -> Option<Option<String>> {
+        let mut out = None;
+        egui::Window::new("Add OSCORE context").collapsible(false).show(ctx, |ui| {
+            egui::Grid::new("ctxform").num_columns(2).show(ui, |ui| {
+                for (label, v) in [
+                    ("Name", &mut self.name),
+                    ("Master Secret (hex)", &mut self.master_secret),
+                    ("Master Salt (hex, optional)", &mut self.master_salt),
+                    ("ID Context (hex, optional)", &mut self.id_context),
+                    ("Client Sender ID (hex)", &mut self.client_id),
+                    ("Server Sender ID (hex)", &mut self.server_id),
+                ] {
+                    let l = ui.label(label);
+                    ui.text_edit_singleline(v).labelled_by(l.id);
+                    ui.end_row();
+                }
+                let l = ui.label("AEAD (COSE id)");
+                ui.add(egui::DragValue::new(&mut self.aead).range(-100..=100)).labelled_by(l.id);
+                ui.end_row();
+            });
+            ui.horizontal(|ui| {
+                if ui.button("Add and re-analyse").clicked() {
+                    out = Some(Some(self.to_toml()));
+                }
+                if ui.button("Cancel").clicked() {
+                    out = Some(None);
+                }
+            });
+        });
+        out
+    }
+}
