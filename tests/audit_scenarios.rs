@@ -191,3 +191,31 @@ fn golden_reports_of_the_scenarios() {
     }
     assert!(failures.is_empty(), "golden mismatches (UPDATE_GOLDEN=1 to rewrite): {failures:?}");
 }
+
+/// Memory follows identity changes, not messages: 600 exchanges around one careful migration
+/// still make two segments per peer, and the boundary compares the right ends.
+#[test]
+fn segments_grow_with_identity_changes_not_messages() {
+    let mut s = Scenario::new(false);
+    for _ in 0..300 {
+        s.exchange(vec![], vec![]);
+    }
+    s.id_update();
+    s.switch_ids(false);
+    s.move_client(audit_support::NEW_NET);
+    s.rerandomise();
+    for _ in 0..300 {
+        s.exchange(vec![], vec![]);
+    }
+    let dir = support::tempdir("audit-long");
+    let cap = s.write(&dir, "long");
+    let out = support::kudoscope(&["audit", "--format", "json", cap.to_str().unwrap()]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["frames"].as_u64(), Some(1208));
+    assert_eq!(doc["associations"][0]["segments"].as_u64(), Some(4));
+    // 300 exchanges + 4 ID-update exchanges = frames 1..=608; the move at 609.
+    let m = migration(&doc, "client", 609);
+    assert_eq!(m["kind"], "both");
+    assert_eq!(item(m, "piv"), (Value::Bool(false), vec![607, 609]));
+    assert_eq!(m["before"]["messages"].as_u64(), Some(304));
+}

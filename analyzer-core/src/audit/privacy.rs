@@ -784,4 +784,146 @@ mod tests {
         assert!(c.overflow && !sizes_match(&c, &c), "an overflowing set never matches");
         assert!(!sizes_match(&SizeStats::default(), &SizeStats::default()));
     }
+
+    use crate::audit::{ErrorSeen, KudosSeen, Seen, Span2};
+    use crate::keys::PeerSlot;
+    use crate::oscore::store::CtxKind;
+    use crate::time::Timestamp;
+
+    /// A segment of the client with one request at `first`..`last`.
+    fn seg(first: u64, last: u64, endpoint: Endpoint, kid: u8) -> Segment {
+        let span = |a: u64, b: u64| Span2 {
+            first: Seen { value: a, frame: first },
+            last: Seen { value: b, frame: last },
+        };
+        Segment {
+            root: 0,
+            peer: PeerSlot::A,
+            ctx: 0,
+            ctx_label: "g0".into(),
+            ctx_kind: CtxKind::Loaded,
+            sender_id: Some(vec![kid]),
+            endpoint,
+            peer_endpoint: ep(2, 5683),
+            mac: None,
+            kid: Some(vec![kid]),
+            kid_context: None,
+            first_frame: first,
+            last_frame: last,
+            first_ts: Timestamp::new(0, 0),
+            last_ts: Timestamp::new(0, 0),
+            messages: 4,
+            requests: 4,
+            piv: Some(span(0, 3)),
+            registration_piv: None,
+            mid: None,
+            token: None,
+            observation_tokens: vec![],
+            observe: None,
+            sizes: SizeStats::default(),
+            cadence: crate::audit::Cadence::default(),
+            kudos: vec![],
+            errors: vec![],
+            first_flow: 0,
+            last_flow: 0,
+        }
+    }
+
+    fn eval(before: &Segment, after: &Segment, earlier: &[&Segment]) -> Vec<ItemResult> {
+        let cfg = AuditConfig::default();
+        let input = EvalInput { config: &cfg, earlier, edhoc: &[], edhoc_total: 0, peer_name: "client" };
+        evaluate(before, after, &input)
+    }
+
+    fn get<'a>(r: &'a [ItemResult], name: &str) -> &'a ItemResult {
+        r.iter().find(|i| i.item == name).unwrap()
+    }
+
+    #[test]
+    fn every_item_is_reported_in_order() {
+        let r = eval(&seg(1, 9, ep(1, 40000), 1), &seg(11, 19, ep(9, 41000), 0x78), &[]);
+        let names: Vec<&str> = r.iter().map(|i| i.item).collect();
+        assert_eq!(names, ITEMS.map(|(n, _)| n));
+        assert_eq!(get(&r, "kid").linked, Some(false));
+        assert_eq!(get(&r, "edhoc").linked, None);
+        assert!(get(&r, "edhoc").explanation.contains("no EDHOC"));
+    }
+
+    #[test]
+    fn identifiers_used_earlier_link() {
+        let first = seg(1, 9, ep(1, 40000), 1);
+        let before = seg(11, 19, ep(9, 41000), 0x78);
+        let after = seg(21, 29, ep(1, 40000), 1);
+        let r = eval(&before, &after, &[&first]);
+        let kid = get(&r, "kid");
+        assert_eq!((kid.linked, kid.frames.clone()), (Some(true), vec![9, 21]));
+        let addr = get(&r, "address");
+        assert_eq!((addr.linked, addr.frames.clone()), (Some(true), vec![9, 21]));
+    }
+
+    #[test]
+    fn kudos_nonce_counters_and_x_traits() {
+        let mut b = seg(1, 9, ep(1, 40000), 1);
+        let mut a = seg(11, 19, ep(9, 41000), 0x78);
+        b.kudos = vec![KudosSeen { frame: 5, x: 0x07, nonce: vec![0, 0, 0, 0, 0, 0, 0, 0x10] }];
+        a.kudos = vec![KudosSeen { frame: 12, x: 0x07, nonce: vec![0, 0, 0, 0, 0, 0, 0, 0x11] }];
+        let k = eval(&b, &a, &[]);
+        assert_eq!((get(&k, "kudos").linked, get(&k, "kudos").frames.clone()), (Some(true), vec![5, 12]));
+        a.kudos[0].nonce = vec![0x8a, 0x27, 0x8f, 0x7f, 0xaa, 0xb5, 0x5a, 0x01];
+        assert_eq!(get(&eval(&b, &a, &[]), "kudos").linked, Some(false), "random nonces");
+        // p = 1 on both sides (no-FS, PROTOCOLS.md §3.2: x 17 / 57).
+        b.kudos[0].x = 0x17;
+        a.kudos[0].x = 0x57;
+        assert_eq!(get(&eval(&b, &a, &[]), "kudos").linked, Some(true));
+        a.kudos.clear();
+        let r = eval(&b, &a, &[]);
+        assert_eq!(get(&r, "kudos").linked, None);
+        assert!(get(&r, "kudos").explanation.contains("only before"));
+    }
+
+    #[test]
+    fn observation_tokens_and_observe_numbers() {
+        let mut b = seg(1, 9, ep(1, 40000), 1);
+        let mut a = seg(11, 19, ep(9, 41000), 0x78);
+        assert_eq!(get(&eval(&b, &a, &[]), "token_reuse").linked, None, "no observation before");
+        b.observation_tokens = vec![Seen { value: vec![0x33], frame: 3 }];
+        a.observation_tokens = vec![Seen { value: vec![0x44], frame: 12 }];
+        assert_eq!(get(&eval(&b, &a, &[]), "token_reuse").linked, Some(false));
+        a.observation_tokens.push(Seen { value: vec![0x33], frame: 14 });
+        let r = eval(&b, &a, &[]);
+        assert_eq!(
+            (get(&r, "token_reuse").linked, get(&r, "token_reuse").frames.clone()),
+            (Some(true), vec![3, 14])
+        );
+        b.observe = Some(Span2 { first: Seen { value: 2, frame: 4 }, last: Seen { value: 7, frame: 8 } });
+        a.observe = Some(Span2 { first: Seen { value: 8, frame: 14 }, last: Seen { value: 9, frame: 16 } });
+        assert_eq!(get(&eval(&b, &a, &[]), "observe").linked, Some(true));
+        a.observe = Some(Span2 { first: Seen { value: 2, frame: 14 }, last: Seen { value: 3, frame: 16 } });
+        assert_eq!(get(&eval(&b, &a, &[]), "observe").linked, Some(false), "a new observation restarts");
+    }
+
+    #[test]
+    fn unprotected_errors_near_the_boundary() {
+        let mut b = seg(1, 9, ep(1, 40000), 1);
+        let mut a = seg(11, 19, ep(9, 41000), 0x78);
+        // before has 4 messages: an error after its first message is 3 from the end (<= 4).
+        b.errors = vec![ErrorSeen { frame: 2, at_message: 0 }];
+        b.messages = 10;
+        assert_eq!(
+            get(&eval(&b, &a, &[]), "unprotected_errors").linked,
+            Some(false),
+            "10 messages before the end"
+        );
+        b.messages = 4;
+        assert_eq!(get(&eval(&b, &a, &[]), "unprotected_errors").linked, Some(true));
+        b.errors.clear();
+        a.errors = vec![ErrorSeen { frame: 12, at_message: 1 }];
+        let r = eval(&b, &a, &[]);
+        assert_eq!(
+            (get(&r, "unprotected_errors").linked, get(&r, "unprotected_errors").frames.clone()),
+            (Some(true), vec![12])
+        );
+        a.errors = vec![ErrorSeen { frame: 30, at_message: 5 }];
+        assert_eq!(get(&eval(&b, &a, &[]), "unprotected_errors").linked, Some(false));
+    }
 }
