@@ -174,6 +174,7 @@ fn golden_reports_of_the_scenarios() {
         (Plan::SsnContinuing, "ssn-continuing"),
         (Plan::CountersContinuing, "counters-continuing"),
         (Plan::NoMigration, "no-migration"),
+        (Plan::InsideKudos, "inside-kudos"),
     ] {
         Scenario::build(how).write(&dir, name);
         let cap = format!("target/audit-scenarios/{name}.pcap");
@@ -218,4 +219,28 @@ fn segments_grow_with_identity_changes_not_messages() {
     assert_eq!(m["kind"], "both");
     assert_eq!(item(m, "piv"), (Value::Bool(false), vec![607, 609]));
     assert_eq!(m["before"]["messages"].as_u64(), Some(304));
+}
+
+/// Frames: 1-4 two exchanges under CTX_A; 5 divergent KUDOS request (CTX_TEMP, Recipient-ID
+/// 42); 6 convergent response (CTX_NEW g1, Recipient-ID 78 + Ack 42); 7-10 the client on the
+/// new network with CTX_NEW-with-new-IDs (g1-id1).
+#[test]
+fn id_update_inside_kudos_then_careful_migration() {
+    let doc = audit_json(Plan::InsideKudos, "kudos");
+    // The KUDOS contexts (g0-temp1, g1) keep the IDs: no boundary until the new IDs.
+    assert_eq!(migrations(&doc).len(), 2, "{:#}", doc["associations"]);
+    let m = migration(&doc, "client", 7);
+    assert_eq!(m["kind"], "both");
+    assert_eq!(
+        (m["before"]["context"].as_str(), m["after"]["context"].as_str()),
+        (Some("g0-temp1"), Some("g1-id1"))
+    );
+    for name in CONTROLLED {
+        assert_eq!(item(m, name), (Value::Bool(false), vec![5, 7]), "{name}");
+    }
+    assert_eq!(item(m, "kudos").0, Value::Null, "KUDOS only before");
+    assert_eq!(m["observer_linked"], false);
+    let s = migration(&doc, "server", 8);
+    assert_eq!((s["kind"].as_str(), s["before"]["context"].as_str()), (Some("id_change"), Some("g1")));
+    assert!(kinds(&doc).is_empty(), "{:?}", kinds(&doc));
 }

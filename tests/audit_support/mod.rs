@@ -8,6 +8,7 @@
 use analyzer_core::coap::message::{MessageRepr, MsgType};
 use analyzer_core::hex;
 use analyzer_core::oscore::context::{DerivedContext, piv_from_ssn};
+use analyzer_core::oscore::kudos::{self, LabelEncoding};
 use analyzer_core::oscore::option::OscoreOption;
 use analyzer_core::oscore::{AeadAlg, ContextParams, HkdfAlg, Secret};
 use std::path::{Path, PathBuf};
@@ -45,6 +46,8 @@ pub enum Plan {
     CountersContinuing,
     /// ID update completes, new IDs used at once, no move.
     NoMigration,
+    /// The ID update rides on a KUDOS execution; the client then migrates carefully.
+    InsideKudos,
 }
 
 struct Peer {
@@ -180,16 +183,27 @@ impl Scenario {
     /// The client sends a CON POST (inner GET /temp) protected with its current context, with
     /// extra inner options (ID update).
     pub fn request(&mut self, inner: Vec<(u16, Vec<u8>)>) -> Req {
+        let ctx = self.client.ctx.clone();
+        self.request_with(&ctx, None, inner)
+    }
+
+    /// A request protected with `ctx` (the client's view), with KUDOS fields when given.
+    pub fn request_with(
+        &mut self,
+        ctx: &DerivedContext,
+        kudos: Option<(u8, &[u8])>,
+        inner: Vec<(u16, Vec<u8>)>,
+    ) -> Req {
         let (mid, token) = self.next_ids();
         let piv = piv_from_ssn(self.client.ssn).unwrap();
         self.client.ssn += 1;
-        let ctx = self.client.ctx.clone();
+        let ctx = ctx.clone();
         let kid = ctx.params().sender_id.clone();
         let mut options = vec![(11u16, b"temp".to_vec())];
         options.extend(inner);
         let pt = MessageRepr { mtype: None, code: 0x01, options, ..Default::default() }.emit_plaintext();
         let ct = ctx.sender_aead().seal(&ctx.sender_nonce(&piv).unwrap(), &ctx.aad(&kid, &piv), &pt).unwrap();
-        let opt = OscoreOption::build(&piv, None, None, Some(&kid)).unwrap().emit();
+        let opt = OscoreOption::build(&piv, None, kudos, Some(&kid)).unwrap().emit();
         let msg = MessageRepr {
             mtype: Some(MsgType::Con),
             code: 0x02,
@@ -230,6 +244,73 @@ impl Scenario {
         .emit();
         let (from, to) = (self.server.net, self.client.net);
         self.frame(from, to, &msg);
+    }
+
+    /// A piggybacked response protected with another context than the request's (`ctx`, the
+    /// server's view): it carries the server's own Partial IV (and KUDOS fields when given).
+    pub fn response_own_piv(
+        &mut self,
+        req: &Req,
+        ctx: &DerivedContext,
+        kudos: Option<(u8, &[u8])>,
+        inner: Vec<(u16, Vec<u8>)>,
+    ) {
+        self.wait_ms(5);
+        let piv = piv_from_ssn(self.server.ssn).unwrap();
+        self.server.ssn += 1;
+        let pt =
+            MessageRepr { mtype: None, code: 0x44, options: inner, ..Default::default() }.emit_plaintext();
+        let ct = ctx
+            .sender_aead()
+            .seal(&ctx.sender_nonce(&piv).unwrap(), &ctx.aad(&req.kid, &req.piv), &pt)
+            .unwrap();
+        let opt = OscoreOption::build(&piv, None, kudos, None).unwrap().emit();
+        let msg = MessageRepr {
+            mtype: Some(MsgType::Ack),
+            code: 0x44,
+            mid: req.mid,
+            token: req.token.clone(),
+            options: vec![(9, opt)],
+            payload: ct,
+        }
+        .emit();
+        let (from, to) = (self.server.net, self.client.net);
+        self.frame(from, to, &msg);
+    }
+
+    /// ID update carried by a KUDOS execution (PROTOCOLS.md §4.5, the interpretation of
+    /// procedures/id_update.rs): the client's divergent request (CTX_TEMP, x 07, nonce N1)
+    /// offers Recipient-ID 42; the server's convergent response (CTX_NEW, x 47, N2, own PIV)
+    /// offers 78 and acknowledges 42. Both then use CTX_NEW with the new IDs (SSN 0).
+    pub fn kudos_id_update(&mut self) {
+        let n1 = self.random().to_be_bytes();
+        let n2 = self.random().to_be_bytes();
+        let (in1, in2) = (kudos::input(0x07, &n1), kudos::input(0x47, &n2));
+        let old = self.client.ctx.params().clone();
+        let temp = DerivedContext::derive(kudos::update_ctx(&in1, &[], &old, LabelEncoding::Draft).unwrap())
+            .unwrap();
+        let new_c = kudos::update_ctx(&in1, &in2, &old, LabelEncoding::Draft).unwrap();
+        let new_s = DerivedContext::derive(
+            kudos::update_ctx(&in2, &in1, &old.reversed(), LabelEncoding::Draft).unwrap(),
+        )
+        .unwrap();
+        self.client.ssn = 0;
+        let r = self.request_with(&temp, Some((0x07, &n1)), vec![(RECIPIENT_ID, vec![0x42])]);
+        self.server.ssn = 0;
+        self.response_own_piv(
+            &r,
+            &new_s,
+            Some((0x47, &n2)),
+            vec![(RECIPIENT_ID, vec![0x78]), (RECIPIENT_ID_ACK, vec![0x42])],
+        );
+        self.wait_ms(10_000);
+        let mut with_ids = new_c;
+        with_ids.sender_id = vec![0x78];
+        with_ids.recipient_id = vec![0x42];
+        self.client.ctx = DerivedContext::derive(with_ids.clone()).unwrap();
+        self.server.ctx = DerivedContext::derive(with_ids.reversed()).unwrap();
+        self.client.ssn = 0;
+        self.server.ssn = 0;
     }
 
     /// One request/response exchange, then 10 s of quiet.
@@ -281,6 +362,14 @@ impl Scenario {
         let mut s = Scenario::new(how == Plan::CountersContinuing);
         s.exchange(vec![], vec![]);
         s.exchange(vec![], vec![]);
+        if how == Plan::InsideKudos {
+            s.kudos_id_update();
+            s.move_client(NEW_NET);
+            s.rerandomise();
+            s.exchange(vec![], vec![]);
+            s.exchange(vec![], vec![]);
+            return s;
+        }
         s.id_update();
         s.exchange(vec![], vec![]);
         match how {
@@ -311,6 +400,7 @@ impl Scenario {
                 s.rerandomise();
             }
             Plan::NoMigration => s.switch_ids(false),
+            Plan::InsideKudos => unreachable!("handled above"),
         }
         s.exchange(vec![], vec![]);
         s.exchange(vec![], vec![]);
