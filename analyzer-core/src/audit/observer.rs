@@ -223,9 +223,15 @@ impl ObserverState {
             if g == flow {
                 continue;
             }
-            let Some(Some(d)) = other.dirs.get(dir) else { continue };
+            // Endpoint and kid links need no history in this direction (a flow may so far
+            // hold only responses); the counters do.
+            let d = other.dirs.get(dir).and_then(Option::as_ref);
             if let Some(item) = self.link(&me.key, &other.key, d, dir, v) {
-                found.push((g, item, d.last_frame));
+                let last = d.map_or_else(
+                    || other.dirs.iter().flatten().map(|x| x.last_frame).max().unwrap_or(0),
+                    |d| d.last_frame,
+                );
+                found.push((g, item, last));
             }
         }
         for (g, item, last) in found {
@@ -241,7 +247,7 @@ impl ObserverState {
         &self,
         me: &FlowKey,
         other: &FlowKey,
-        d: &DirStats,
+        d: Option<&DirStats>,
         dir: usize,
         v: &Visible,
     ) -> Option<&'static str> {
@@ -256,6 +262,7 @@ impl ObserverState {
             {
                 return Some("kid");
             }
+            let d = d?;
             if let (Some(l), Some(p)) = (d.last_piv, v.piv)
                 && l >= self.piv_min
                 && continues(l, p, self.piv_window)
@@ -280,6 +287,7 @@ impl ObserverState {
             }
             None
         } else {
+            let d = d?;
             if other.server != me.server {
                 return None;
             }
