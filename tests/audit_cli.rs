@@ -97,3 +97,48 @@ fn json_document_shape() {
     let s = &doc["summary"];
     assert_eq!(s[0]["count"].as_u64(), Some(2));
 }
+
+/// The audit gathers every finding of every layer: its counts per (severity, kind) equal
+/// `kudoscope stats` over the same capture (late and earlier-frame findings included).
+#[test]
+fn audit_counts_equal_stats_counts() {
+    let counts = |v: &serde_json::Value| {
+        let mut c: Vec<(String, String, u64)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| !c["kind"].as_str().unwrap().starts_with("audit."))
+            .map(|c| {
+                (
+                    c["severity"].as_str().unwrap().into(),
+                    c["kind"].as_str().unwrap().into(),
+                    c["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        c.sort();
+        c
+    };
+    for cap in [
+        "samples/oscore-failures.pcapng",
+        "samples/oscore-key-limits.pcapng",
+        "samples/oscore-nonce-reuse.pcapng",
+        "samples/corrupt/bad-layers.pcap",
+        "samples/real/d02_libcoap_libcoap/d02_libcoap_libcoap.pcapng",
+    ] {
+        let a: serde_json::Value =
+            serde_json::from_slice(&kudoscope(&["audit", "--format", "json", cap]).stdout).unwrap();
+        let s: serde_json::Value =
+            serde_json::from_slice(&kudoscope(&["stats", "--format", "json", cap]).stdout).unwrap();
+        let (ca, cs) = (counts(&a["summary"]), counts(&s["findings"]));
+        assert!(!cs.is_empty() || cap.contains("d02"), "{cap}: some findings expected");
+        assert_eq!(ca, cs, "{cap}");
+        let listed = a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| !f["kind"].as_str().unwrap().starts_with("audit."))
+            .count();
+        assert_eq!(listed as u64, ca.iter().map(|c| c.2).sum::<u64>(), "{cap}: every finding listed");
+    }
+}
