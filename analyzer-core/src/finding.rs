@@ -143,170 +143,116 @@ impl Span {
     }
 }
 
-/// Stable identifiers of finding kinds. The string form (`as_str`) is part of the JSON and
-/// filter interface: never rename one, only add.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[non_exhaustive]
-pub enum FindingKind {
-    // capture
-    CaptureTruncated,
-    CaptureMalformed,
-    UnsupportedLinkType,
-    // link / network / transport
-    LinkTruncated,
-    LinkMalformed,
-    IpTruncated,
-    IpMalformed,
-    IpChecksum,
-    IpFragmentOverlap,
-    IpReassemblyIncomplete,
-    UdpTruncated,
-    UdpMalformed,
-    UdpChecksum,
-    SixlowpanMalformed,
-    SixlowpanReassemblyIncomplete,
-    /// 802.15.4 FCS mismatch.
-    LinkChecksum,
-    /// A 6LoWPAN header cut short by the capture.
-    SixlowpanTruncated,
-    /// 6LoWPAN context-based compression with a context id that is not configured.
-    SixlowpanUnknownContext,
-    /// An encrypted payload not decoded (802.15.4 security, IPsec ESP).
-    EncryptedPayload,
-    /// A valid feature the network decoder does not decode (e.g. 802.15.4 multipurpose frames).
-    NetUnsupported,
-    // CoAP
-    CoapTruncated,
-    CoapMalformed,
-    CoapBadVersion,
-    CoapBadTokenLength,
-    CoapBadOption,
-    CoapOptionValue,
-    CoapEmptyPayloadMarker,
-    CoapEmptyMessageNotEmpty,
-    CoapRetransmission,
-    CoapDuplicate,
-    CoapUnmatchedResponse,
-    CoapUnmatchedAck,
-    CoapBlockGap,
-    CoapTokenReuse,
-    // OSCORE
-    OscoreOptionNote,
-    OscoreMalformedOption,
-    OscoreUnsupported,
-    OscoreClassEOuter,
-    OscoreNoContext,
-    OscoreNoRequest,
-    OscoreTagMismatch,
-    OscoreTagTruncated,
-    OscoreReplay,
-    OscoreNonceReuse,
-    OscorePivOutOfWindow,
-    OscoreKeyLimit,
-    OscoreMessageTooLong,
-    OscoreUnprotectedError,
-    // KUDOS
-    KudosReservedBit,
-    KudosTagFailure,
-    KudosDowngrade,
-    KudosOldContext,
-    KudosNonceReuse,
-    KudosUnexpectedConvergent,
-    KudosNonKudosWhileBusy,
-    KudosRetention,
-    KudosIncomplete,
-    // OSCORE ID update
-    IdUpdateFailed,
-    IdUpdateAborted,
-    IdUpdateConcurrent,
-    IdUpdateEarlyUse,
-    IdUpdateBadAck,
-    KudosLegacyLabel,
-    CoapBadCode,
-    // Privacy audit (PROTOCOLS.md §4.7)
-    /// New IDs used on the old network before a migration.
-    AuditNewIdsOnOldNetwork,
-    /// Old IDs used on the new network after an ID update.
-    AuditOldIdsOnNewNetwork,
-    /// The SSN continued the old counter under the new IDs.
-    AuditSsnNotRestarted,
-    /// An ID change an observer can still link by items the peers control.
-    AuditLinkableMigration,
+/// Declares [`FindingKind`], its stable strings and [`FindingKind::ALL`] from one list, so the
+/// three cannot drift apart.
+macro_rules! finding_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// Stable identifiers of finding kinds. The string form (`as_str`) is part of the JSON,
+        /// filter and Wireshark expert-info interface: never rename one, only add.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[non_exhaustive]
+        pub enum FindingKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl FindingKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [FindingKind] = &[$(FindingKind::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(FindingKind::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl FindingKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::CaptureTruncated => "capture.truncated",
-            FindingKind::CaptureMalformed => "capture.malformed",
-            FindingKind::UnsupportedLinkType => "link.unsupported",
-            FindingKind::LinkTruncated => "link.truncated",
-            FindingKind::LinkMalformed => "link.malformed",
-            FindingKind::IpTruncated => "ip.truncated",
-            FindingKind::IpMalformed => "ip.malformed",
-            FindingKind::IpChecksum => "ip.checksum",
-            FindingKind::IpFragmentOverlap => "ip.fragment_overlap",
-            FindingKind::IpReassemblyIncomplete => "ip.reassembly_incomplete",
-            FindingKind::UdpTruncated => "udp.truncated",
-            FindingKind::UdpMalformed => "udp.malformed",
-            FindingKind::UdpChecksum => "udp.checksum",
-            FindingKind::SixlowpanMalformed => "6lowpan.malformed",
-            FindingKind::SixlowpanReassemblyIncomplete => "6lowpan.reassembly_incomplete",
-            FindingKind::LinkChecksum => "link.checksum",
-            FindingKind::SixlowpanTruncated => "6lowpan.truncated",
-            FindingKind::SixlowpanUnknownContext => "6lowpan.unknown_context",
-            FindingKind::EncryptedPayload => "net.encrypted",
-            FindingKind::NetUnsupported => "net.unsupported",
-            FindingKind::CoapTruncated => "coap.truncated",
-            FindingKind::CoapMalformed => "coap.malformed",
-            FindingKind::CoapBadVersion => "coap.bad_version",
-            FindingKind::CoapBadTokenLength => "coap.bad_token_length",
-            FindingKind::CoapBadOption => "coap.bad_option",
-            FindingKind::CoapOptionValue => "coap.option_value",
-            FindingKind::CoapEmptyPayloadMarker => "coap.empty_payload_marker",
-            FindingKind::CoapEmptyMessageNotEmpty => "coap.empty_message_not_empty",
-            FindingKind::CoapRetransmission => "coap.retransmission",
-            FindingKind::CoapDuplicate => "coap.duplicate",
-            FindingKind::CoapUnmatchedResponse => "coap.unmatched_response",
-            FindingKind::CoapUnmatchedAck => "coap.unmatched_ack",
-            FindingKind::CoapBlockGap => "coap.block_gap",
-            FindingKind::CoapTokenReuse => "coap.token_reuse",
-            FindingKind::OscoreOptionNote => "oscore.option_note",
-            FindingKind::OscoreMalformedOption => "oscore.malformed_option",
-            FindingKind::OscoreUnsupported => "oscore.unsupported",
-            FindingKind::OscoreClassEOuter => "oscore.class_e_outer",
-            FindingKind::OscoreNoContext => "oscore.no_context",
-            FindingKind::OscoreNoRequest => "oscore.no_request",
-            FindingKind::OscoreTagMismatch => "oscore.tag_mismatch",
-            FindingKind::OscoreTagTruncated => "oscore.tag_truncated",
-            FindingKind::OscoreReplay => "oscore.replay",
-            FindingKind::OscoreNonceReuse => "oscore.nonce_reuse",
-            FindingKind::OscorePivOutOfWindow => "oscore.piv_out_of_window",
-            FindingKind::OscoreKeyLimit => "oscore.key_limit",
-            FindingKind::OscoreMessageTooLong => "oscore.message_too_long",
-            FindingKind::OscoreUnprotectedError => "oscore.unprotected_error",
-            FindingKind::KudosReservedBit => "kudos.reserved_bit",
-            FindingKind::KudosTagFailure => "kudos.tag_failure",
-            FindingKind::KudosDowngrade => "kudos.downgrade",
-            FindingKind::KudosOldContext => "kudos.old_context",
-            FindingKind::KudosNonceReuse => "kudos.nonce_reuse",
-            FindingKind::KudosUnexpectedConvergent => "kudos.unexpected_convergent",
-            FindingKind::KudosNonKudosWhileBusy => "kudos.non_kudos_while_busy",
-            FindingKind::KudosRetention => "kudos.retention",
-            FindingKind::KudosIncomplete => "kudos.incomplete",
-            FindingKind::IdUpdateFailed => "idupdate.failed",
-            FindingKind::IdUpdateAborted => "idupdate.aborted",
-            FindingKind::IdUpdateConcurrent => "idupdate.concurrent",
-            FindingKind::IdUpdateEarlyUse => "idupdate.early_use",
-            FindingKind::IdUpdateBadAck => "idupdate.bad_ack",
-            FindingKind::KudosLegacyLabel => "kudos.legacy_label",
-            FindingKind::CoapBadCode => "coap.bad_code",
-            FindingKind::AuditNewIdsOnOldNetwork => "audit.new_ids_on_old_network",
-            FindingKind::AuditOldIdsOnNewNetwork => "audit.old_ids_on_new_network",
-            FindingKind::AuditSsnNotRestarted => "audit.ssn_not_restarted",
-            FindingKind::AuditLinkableMigration => "audit.linkable_migration",
-        }
-    }
+finding_kinds! {
+    // capture
+    CaptureTruncated => "capture.truncated",
+    CaptureMalformed => "capture.malformed",
+    UnsupportedLinkType => "link.unsupported",
+    // link / network / transport
+    LinkTruncated => "link.truncated",
+    LinkMalformed => "link.malformed",
+    IpTruncated => "ip.truncated",
+    IpMalformed => "ip.malformed",
+    IpChecksum => "ip.checksum",
+    IpFragmentOverlap => "ip.fragment_overlap",
+    IpReassemblyIncomplete => "ip.reassembly_incomplete",
+    UdpTruncated => "udp.truncated",
+    UdpMalformed => "udp.malformed",
+    UdpChecksum => "udp.checksum",
+    SixlowpanMalformed => "6lowpan.malformed",
+    SixlowpanReassemblyIncomplete => "6lowpan.reassembly_incomplete",
+    /// 802.15.4 FCS mismatch.
+    LinkChecksum => "link.checksum",
+    /// A 6LoWPAN header cut short by the capture.
+    SixlowpanTruncated => "6lowpan.truncated",
+    /// 6LoWPAN context-based compression with a context id that is not configured.
+    SixlowpanUnknownContext => "6lowpan.unknown_context",
+    /// An encrypted payload not decoded (802.15.4 security, IPsec ESP).
+    EncryptedPayload => "net.encrypted",
+    /// A valid feature the network decoder does not decode (e.g. 802.15.4 multipurpose frames).
+    NetUnsupported => "net.unsupported",
+    // CoAP
+    CoapTruncated => "coap.truncated",
+    CoapMalformed => "coap.malformed",
+    CoapBadVersion => "coap.bad_version",
+    CoapBadTokenLength => "coap.bad_token_length",
+    CoapBadOption => "coap.bad_option",
+    CoapOptionValue => "coap.option_value",
+    CoapEmptyPayloadMarker => "coap.empty_payload_marker",
+    CoapEmptyMessageNotEmpty => "coap.empty_message_not_empty",
+    CoapRetransmission => "coap.retransmission",
+    CoapDuplicate => "coap.duplicate",
+    CoapUnmatchedResponse => "coap.unmatched_response",
+    CoapUnmatchedAck => "coap.unmatched_ack",
+    CoapBlockGap => "coap.block_gap",
+    CoapTokenReuse => "coap.token_reuse",
+    // OSCORE
+    OscoreOptionNote => "oscore.option_note",
+    OscoreMalformedOption => "oscore.malformed_option",
+    OscoreUnsupported => "oscore.unsupported",
+    OscoreClassEOuter => "oscore.class_e_outer",
+    OscoreNoContext => "oscore.no_context",
+    OscoreNoRequest => "oscore.no_request",
+    OscoreTagMismatch => "oscore.tag_mismatch",
+    OscoreTagTruncated => "oscore.tag_truncated",
+    OscoreReplay => "oscore.replay",
+    OscoreNonceReuse => "oscore.nonce_reuse",
+    OscorePivOutOfWindow => "oscore.piv_out_of_window",
+    OscoreKeyLimit => "oscore.key_limit",
+    OscoreMessageTooLong => "oscore.message_too_long",
+    OscoreUnprotectedError => "oscore.unprotected_error",
+    // KUDOS
+    KudosReservedBit => "kudos.reserved_bit",
+    KudosTagFailure => "kudos.tag_failure",
+    KudosDowngrade => "kudos.downgrade",
+    KudosOldContext => "kudos.old_context",
+    KudosNonceReuse => "kudos.nonce_reuse",
+    KudosUnexpectedConvergent => "kudos.unexpected_convergent",
+    KudosNonKudosWhileBusy => "kudos.non_kudos_while_busy",
+    KudosRetention => "kudos.retention",
+    KudosIncomplete => "kudos.incomplete",
+    // OSCORE ID update
+    IdUpdateFailed => "idupdate.failed",
+    IdUpdateAborted => "idupdate.aborted",
+    IdUpdateConcurrent => "idupdate.concurrent",
+    IdUpdateEarlyUse => "idupdate.early_use",
+    IdUpdateBadAck => "idupdate.bad_ack",
+    KudosLegacyLabel => "kudos.legacy_label",
+    CoapBadCode => "coap.bad_code",
+    // Privacy audit (PROTOCOLS.md §4.7)
+    /// New IDs used on the old network before a migration.
+    AuditNewIdsOnOldNetwork => "audit.new_ids_on_old_network",
+    /// Old IDs used on the new network after an ID update.
+    AuditOldIdsOnNewNetwork => "audit.old_ids_on_new_network",
+    /// The SSN continued the old counter under the new IDs.
+    AuditSsnNotRestarted => "audit.ssn_not_restarted",
+    /// An ID change an observer can still link by items the peers control.
+    AuditLinkableMigration => "audit.linkable_migration",
 }
 
 impl fmt::Display for FindingKind {
@@ -358,5 +304,22 @@ impl fmt::Display for Finding {
             write!(f, " (bytes {}..{})", r.start, r.end)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_kinds_in_declaration_order_with_unique_names() {
+        // ALL comes from the same list as the enum (finding_kinds!): in declaration order.
+        for (i, k) in FindingKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k}");
+        }
+        let mut names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FindingKind::ALL.len());
     }
 }

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod capture;
 pub mod coap;
 pub mod dissect;
+pub mod fields;
 pub mod filter;
 pub mod finding;
 pub mod hex;
