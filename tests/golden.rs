@@ -101,6 +101,25 @@ fn cases() -> Vec<(String, Vec<String>)> {
         add(format!("audit/real-{stem}.txt"), &["audit", &path]);
     }
     add("audit/coap-basic.txt".into(), &["audit", "samples/coap-basic.pcapng"]);
+    // kudoscope-sim's ID-update captures (samples/idupdate/, from the simulator's branch; the
+    // goldens were written from its committed samples and are checked once they are merged).
+    if root().join("samples/idupdate").is_dir() {
+        for s in [
+            "idupdate-success",
+            "idupdate-failure-acks",
+            "idupdate-abort-too-long",
+            "idupdate-in-kudos",
+            "idupdate-migration-careful",
+            "idupdate-careless-early-ids",
+            "idupdate-careless-old-kid",
+            "idupdate-careless-ssn",
+            "idupdate-careless-counters",
+        ] {
+            let path = format!("samples/idupdate/{s}.pcapng");
+            add(format!("audit/idupdate/{s}.txt"), &["audit", &path]);
+            add(format!("audit/idupdate/{s}.json"), &["audit", "--format", "json", &path]);
+        }
+    }
     cases
 }
 
