@@ -18,9 +18,11 @@ Without a subcommand it prints one line per frame, like tshark:
   kudoscope --keys keys.toml capture.pcapng       decrypt OSCORE (keys: docs/keys-format.md)
   kudoscope keys list capture.pcapng              contexts, what they opened, key usage
   kudoscope timeline capture.pcapng               KUDOS key updates as a ladder per association
+  kudoscope audit --fail-on high capture.pcapng   privacy audit + all findings (docs/audit.md)
 
 Exit status: 0 on success; 2 when the capture cannot be read or is damaged part-way (the frames
-read before the damage are printed first) or the arguments are wrong.";
+read before the damage are printed first) or the arguments are wrong; `audit --fail-on SEVERITY`
+exits 1 when a finding is at or above SEVERITY.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +55,33 @@ pub enum Command {
     /// Key updates as a ladder per association: KUDOS executions (nonces offered, CTX_TEMP and
     /// CTX_NEW derived, key confirmation) and context generations.
     Timeline(TimelineArgs),
+    /// Privacy and findings audit: what an on-path observer can still link across each ID
+    /// change and network migration (PROTOCOLS.md §4.7), the observer's key-less clustering,
+    /// and every finding of the capture. Exit status 1 with --fail-on when a finding is at or
+    /// above that severity (docs/audit.md).
+    Audit(AuditArgs),
+}
+
+/// `kudoscope audit` (docs/audit.md).
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Capture file (pcap or pcapng).
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
+    /// Output format (JSON: one object, docs/audit.md).
+    #[arg(short = 'T', long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit with status 1 when any finding is at or above this severity (info, low, medium,
+    /// high, critical).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<analyzer_core::Severity>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+fn parse_severity(s: &str) -> Result<analyzer_core::Severity, String> {
+    analyzer_core::Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity '{s}' (expected info, low, medium, high or critical)"))
 }
 
 #[derive(Debug, Args)]

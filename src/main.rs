@@ -3,6 +3,7 @@
 //! This crate holds argument parsing and output formats only; everything that understands
 //! bytes lives in analyzer-core.
 
+mod audit;
 mod cli;
 mod json;
 mod keys;
@@ -20,6 +21,8 @@ use std::process::ExitCode;
 
 /// Exit code when the capture cannot be read (or is damaged part-way).
 const EXIT_CAPTURE: u8 = 2;
+/// Exit code of `audit --fail-on` when a finding is at or above the chosen severity.
+const EXIT_FINDINGS: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,6 +31,10 @@ fn main() -> ExitCode {
         Some(Command::Keys(KeysCommand::List(args))) => keys::run_list(&args),
         Some(Command::Keys(KeysCommand::Export(args))) => keys::run_export(&args),
         Some(Command::Timeline(args)) => timeline::run(&args),
+        Some(Command::Audit(args)) => match audit::run(&args) {
+            Ok(true) => return ExitCode::from(EXIT_FINDINGS),
+            other => other.map(|_| ()),
+        },
         None => run_show(&cli.show),
     };
     match result {
@@ -75,6 +82,17 @@ pub(crate) fn analyse(
     path: &Path,
     args: &cli::AnalysisArgs,
     limit: Option<u64>,
+    each: impl FnMut(&FrameRecord) -> Result<(), Failure>,
+) -> Result<Outcome, Failure> {
+    analyse_with(path, args, limit, |_| {}, each)
+}
+
+/// [`analyse`] with a `setup` step on the fresh analyzer (e.g. enabling the audit).
+pub(crate) fn analyse_with(
+    path: &Path,
+    args: &cli::AnalysisArgs,
+    limit: Option<u64>,
+    setup: impl FnOnce(&mut Analyzer),
     mut each: impl FnMut(&FrameRecord) -> Result<(), Failure>,
 ) -> Result<Outcome, Failure> {
     let store = keys::context_store(path, args)?;
@@ -82,6 +100,7 @@ pub(crate) fn analyse(
         CaptureReader::open(path).map_err(|e| Failure::Capture(format!("{}: {e}", path.display())))?;
     let format = reader.format();
     let mut analyzer = Analyzer::with_contexts(args.config(), store);
+    setup(&mut analyzer);
     let mut damaged = None;
     while let Some(next) = reader.next_frame() {
         match next {

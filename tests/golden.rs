@@ -83,6 +83,43 @@ fn cases() -> Vec<(String, Vec<String>)> {
         add(format!("oscore/{s}.keys.txt"), &["keys", "list", &path]);
     }
     add("oscore/oscore-failures.verbose.txt".into(), &["-V", "samples/oscore-failures.pcapng"]);
+    // `kudoscope audit` (docs/audit.md): privacy items per boundary, observer's view, findings.
+    for s in [
+        "oscore-algorithms",
+        "oscore-multi-context",
+        "oscore-nonce-reuse",
+        "oscore-replay",
+        "oscore-failures",
+        "oscore-key-limits",
+    ] {
+        let path = format!("samples/{s}.pcapng");
+        add(format!("audit/{s}.txt"), &["audit", &path]);
+        add(format!("audit/{s}.json"), &["audit", "--format", "json", &path]);
+    }
+    for (dir, stem) in [("d01_aiocoap_aiocoap", "d01"), ("d02_libcoap_libcoap", "d02")] {
+        let path = format!("samples/real/{dir}/{dir}.pcapng");
+        add(format!("audit/real-{stem}.txt"), &["audit", &path]);
+    }
+    add("audit/coap-basic.txt".into(), &["audit", "samples/coap-basic.pcapng"]);
+    // kudoscope-sim's ID-update captures (samples/idupdate/, from the simulator's branch; the
+    // goldens were written from its committed samples and are checked once they are merged).
+    if root().join("samples/idupdate").is_dir() {
+        for s in [
+            "idupdate-success",
+            "idupdate-failure-acks",
+            "idupdate-abort-too-long",
+            "idupdate-in-kudos",
+            "idupdate-migration-careful",
+            "idupdate-careless-early-ids",
+            "idupdate-careless-old-kid",
+            "idupdate-careless-ssn",
+            "idupdate-careless-counters",
+        ] {
+            let path = format!("samples/idupdate/{s}.pcapng");
+            add(format!("audit/idupdate/{s}.txt"), &["audit", &path]);
+            add(format!("audit/idupdate/{s}.json"), &["audit", "--format", "json", &path]);
+        }
+    }
     cases
 }
 

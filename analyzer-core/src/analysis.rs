@@ -171,6 +171,8 @@ pub struct Analyzer {
     id_update: IdUpdateObserver,
     timeline: Timeline,
     stats: Stats,
+    /// The privacy/findings audit, when enabled ([`Analyzer::enable_audit`]).
+    audit: Option<crate::audit::AuditCollector>,
 }
 
 impl Analyzer {
@@ -201,7 +203,19 @@ impl Analyzer {
             id_update,
             timeline: Timeline::default(),
             stats: Stats::default(),
+            audit: None,
         }
+    }
+
+    /// Feeds every frame record from now on to an audit collector (`kudoscope audit`); the
+    /// report comes from [`Analyzer::audit_report`] after [`Analyzer::finish`].
+    pub fn enable_audit(&mut self, config: crate::audit::AuditConfig) {
+        self.audit = Some(crate::audit::AuditCollector::new(config));
+    }
+
+    /// The audit report (None unless [`Analyzer::enable_audit`] was called).
+    pub fn audit_report(&self, capture: &str) -> Option<crate::audit::AuditReport> {
+        self.audit.as_ref().map(|a| a.report(capture, &self.timeline))
     }
 
     /// The OSCORE engine (contexts, their usage and lineage).
@@ -314,6 +328,9 @@ impl Analyzer {
             *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
         }
         record.findings = findings;
+        if let Some(a) = &mut self.audit {
+            a.observe(&record, self.engine.store());
+        }
         record
     }
 
@@ -327,6 +344,9 @@ impl Analyzer {
         late.extend(self.id_update.finish(&mut self.timeline.lanes, last));
         for (_, f) in &late {
             *self.stats.findings.entry((f.severity, f.kind.as_str())).or_default() += 1;
+        }
+        if let Some(a) = &mut self.audit {
+            a.late_findings(&late);
         }
         self.stats.exchanges = self.exchanges.finish();
         self.stats.oscore = self.engine.stats().clone();

@@ -244,6 +244,15 @@ finding_kinds! {
     IdUpdateBadAck => "idupdate.bad_ack",
     KudosLegacyLabel => "kudos.legacy_label",
     CoapBadCode => "coap.bad_code",
+    // Privacy audit (PROTOCOLS.md §4.7)
+    /// New IDs used on the old network before a migration.
+    AuditNewIdsOnOldNetwork => "audit.new_ids_on_old_network",
+    /// Old IDs used on the new network after an ID update.
+    AuditOldIdsOnNewNetwork => "audit.old_ids_on_new_network",
+    /// The SSN continued the old counter under the new IDs.
+    AuditSsnNotRestarted => "audit.ssn_not_restarted",
+    /// An ID change an observer can still link by items the peers control.
+    AuditLinkableMigration => "audit.linkable_migration",
 }
 
 impl fmt::Display for FindingKind {

@@ -10,6 +10,7 @@
 //! a display tree.
 
 pub mod analysis;
+pub mod audit;
 pub mod capture;
 pub mod coap;
 pub mod dissect;
