@@ -70,7 +70,11 @@ fn regenerated_samples_are_byte_identical_to_committed() {
     for f in samples::all() {
         assert_eq!(generated[&f.path], f.bytes, "{} not deterministic", f.path);
     }
-    assert_eq!(generated.len(), 40, "34 captures + 6 keys files");
+    assert_eq!(
+        generated.len(),
+        86,
+        "34 captures + 6 keys files, 14 KUDOS and 9 ID update captures with their keys"
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }
 
@@ -325,7 +329,7 @@ fn tshark_sees_what_the_scenarios_wrote() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(checked, 25, "valid samples checked");
+    assert_eq!(checked, 48, "valid samples checked");
     assert!(errs.is_empty(), "tshark disagrees with the scenarios:\n{}", errs.join("\n"));
 }
 
