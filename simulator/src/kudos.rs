@@ -35,7 +35,6 @@ use crate::oscore::{CtxDef, OPT_OSCORE, Protected, RequestState, Role, outer_cod
 use crate::rng::XorShift64;
 use analyzer_core::oscore::context::{DerivedContext, aad, nonce, piv_from_ssn};
 use analyzer_core::oscore::kudos::{LabelEncoding, input, update_ctx};
-use std::collections::BTreeSet;
 
 /// Recipient-ID (draft-ietf-core-oscore-id-update-06 §2.3, suggested number 24), class E.
 pub const OPT_RECIPIENT_ID: u16 = 24;
@@ -203,7 +202,7 @@ pub fn parse_plaintext(pt: &[u8]) -> Option<Inner> {
 }
 
 /// One step from a keys-file context to the context that protected a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Step {
     /// updateCtx(input1, input2, ·) (input2 empty for CTX_TEMP); the inputs are stored in
     /// bytewise order of their CBOR encodings, so both peers record the same step.
@@ -239,7 +238,11 @@ pub enum Kind {
 pub struct PeerCtx {
     /// The keys-file context it descends from (index into the sample's contexts).
     pub def: usize,
+    /// The derivation steps (kept only when `record`; see [`Peer::without_recipes`]).
     pub steps: Vec<Step>,
+    /// A hash chain over the steps: identifies the context even when they are not kept.
+    lineage: u64,
+    record: bool,
     pub kind: Kind,
     /// KUDOS generation: 0 for the keys-file contexts, +1 per CTX_NEW.
     pub generation: u32,
@@ -257,16 +260,34 @@ impl PeerCtx {
         let ctx = DerivedContext::derive(def.params(role))
             .unwrap_or_else(|e| panic!("context {}: cannot derive: {e}", def.name));
         let label = if kind == Kind::Bootstrap { "bootstrap" } else { "g0" };
-        PeerCtx { def: idx, steps: Vec::new(), kind, generation: 0, label: label.into(), role, ctx, ssn: 0 }
+        PeerCtx {
+            def: idx,
+            steps: Vec::new(),
+            lineage: 0,
+            record: true,
+            kind,
+            generation: 0,
+            label: label.into(),
+            role,
+            ctx,
+            ssn: 0,
+        }
     }
 
     fn derived(&self, params: analyzer_core::oscore::ContextParams, step: Step, kind: Kind) -> PeerCtx {
+        use std::hash::{Hash, Hasher};
         let ctx = DerivedContext::derive(params).expect("derived context");
-        let mut steps = self.steps.clone();
-        steps.push(step);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.lineage, &step).hash(&mut h);
+        let mut steps = if self.record { self.steps.clone() } else { Vec::new() };
+        if self.record {
+            steps.push(step);
+        }
         PeerCtx {
             def: self.def,
             steps,
+            lineage: h.finish(),
+            record: self.record,
             kind,
             generation: self.generation,
             label: self.label.clone(),
@@ -311,7 +332,7 @@ impl PeerCtx {
 
     /// The same context (same keys-file origin, same derivation steps).
     pub fn same(&self, o: &PeerCtx) -> bool {
-        self.def == o.def && self.steps == o.steps
+        self.def == o.def && self.lineage == o.lineage && self.steps == o.steps
     }
 
     fn next_piv(&mut self) -> Vec<u8> {
@@ -459,8 +480,6 @@ pub struct Peer {
     rng: XorShift64,
     sent: Vec<SentReq>,
     rcvd: Vec<RcvdReq>,
-    /// Nonces this peer generated (each execution must use a fresh one).
-    pub nonces: BTreeSet<Vec<u8>>,
 }
 
 impl Peer {
@@ -487,8 +506,17 @@ impl Peer {
             rng: XorShift64::new(seed),
             sent: Vec::new(),
             rcvd: Vec::new(),
-            nonces: BTreeSet::new(),
         }
+    }
+
+    /// Stops recording derivation steps (the recipes the tests replay): a long run keeps
+    /// constant memory.
+    pub fn without_recipes(mut self) -> Peer {
+        self.cur.record = false;
+        if let Some(b) = &mut self.bootstrap {
+            b.record = false;
+        }
+        self
     }
 
     /// Gives the peer CTX_BOOTSTRAP (keys-file context `def`, index `idx`) for no-FS mode.
@@ -500,7 +528,6 @@ impl Peer {
     fn fresh_nonce(&mut self) -> Vec<u8> {
         let mut n = vec![0; 8];
         self.rng.fill(&mut n);
-        self.nonces.insert(n.clone());
         n
     }
 

@@ -519,9 +519,56 @@ fn big_capture_decrypts_entirely() {
         &["big", "--out", "x"][..],
         &["big", "--messages", "ten", "--out", "x"],
         &["big", "--kudos-every", "5"],
+        &["big", "--messages", "10", "--out", "x", "--kudos-every", "3"],
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_kudoscope-sim")).args(args).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `big --kudos-every K`: every association runs KUDOS every K of its messages; kudoscope
+/// decrypts everything and its timeline shows every execution, completed.
+#[test]
+fn big_capture_with_kudos_decrypts_entirely() {
+    let dir = temp_dir("big-kudos");
+    let out = dir.join("big.pcapng");
+    let o = Command::new(env!("CARGO_BIN_EXE_kudoscope-sim"))
+        .args(["big", "--messages", "3000", "--clients", "3", "--kudos-every", "40", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let executions: u64 = text
+        .split(" KUDOS executions")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(text.starts_with("3000 messages, 3000 frames"), "{text}");
+    assert!((60..=75).contains(&executions), "{text}");
+    let json = run_kudoscope(&["--format", "json"], &out);
+    let mut kudos_messages = 0;
+    for l in json.lines() {
+        let j: Value = serde_json::from_str(l).unwrap();
+        assert_eq!(j["oscore"]["status"], "decrypted", "{l}");
+        assert_eq!(j["findings"].as_array().unwrap().len(), 0, "{l}");
+        kudos_messages += usize::from(!j["oscore"]["kudos"].is_null());
+    }
+    assert_eq!(json.lines().count(), 3000);
+    assert_eq!(kudos_messages as u64, 2 * executions);
+    let t: Value = serde_json::from_str(&run_kudoscope(&["timeline", "--format", "json"], &out)).unwrap();
+    let procs: Vec<&Value> = t["associations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["procedures"].as_array().unwrap())
+        .collect();
+    assert_eq!(procs.len() as u64, executions);
+    // The last execution of an association may still wait for the confirming request when the
+    // capture ends.
+    let completed = procs.iter().filter(|p| p["outcome"] == "completed").count() as u64;
+    assert!(completed + 3 >= executions && completed > 0, "{completed} of {executions} completed");
     std::fs::remove_dir_all(&dir).unwrap();
 }
