@@ -315,7 +315,9 @@ impl PeerCtx {
         params.recipient_id = r.to_vec();
         let step = Step::Ids { client_id: client_id.to_vec(), server_id: server_id.to_vec() };
         let kind = if self.kind == Kind::New { Kind::New } else { Kind::Ids };
-        self.derived(params, step, kind)
+        let mut c = self.derived(params, step, kind);
+        c.label = format!("{}+ids", self.label.trim_end_matches("+ids"));
+        c
     }
 
     pub fn sender_id(&self) -> &[u8] {

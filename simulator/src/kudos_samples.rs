@@ -203,6 +203,11 @@ impl Kx {
         e.generation = (!new_ids).then(|| out.ctx.label.clone());
         e.inner_code = Some(plain.code);
         e.kudos_x = out.kudos.as_ref().map(|(x, _)| *x);
+        // Wireshark 4.0.17 opens ordinary messages under the keys-file context only (no KUDOS
+        // option parsing, no derived contexts, no bootstrap contexts).
+        if out.kudos.is_none() && out.ctx.steps.is_empty() && self.defs[out.ctx.def].bootstrap_for.is_none() {
+            e.tshark = Some(plain.code);
+        }
         e.inner_options = plain
             .options
             .iter()
@@ -392,7 +397,7 @@ impl Kx {
                 contexts: self.defs,
                 expects: self.expects,
                 protected: self.protected,
-                tshark: false,
+                tshark: true,
                 procedures: Some(self.procs),
             }),
         }
@@ -673,6 +678,7 @@ fn observe() -> SampleFile {
     k.app(5, 1_500);
     k.s.wait_ms(2_000);
     let reg = req(&mut k.s, k.net[C], Con, code::GET, "/door/state").opt_uint(opt::OBSERVE, 0);
+    let reg_piv = k.peers[C].cur.ssn;
     k.request(C, &reg, Send::Auto, "Observe registration");
     k.s.jitter_us(500, 1500);
     let a = piggy(&reg, code::CONTENT).opt_uint(opt::OBSERVE, 1).payload(text("closed"));
@@ -692,6 +698,13 @@ fn observe() -> SampleFile {
     k.s.wait_ms(5_000);
     k.begin(C, true, "fs", true);
     k.forward(xbits::B, "divergent, b=1: preserve observations");
+    assert_eq!(k.peers[C].cur.ssn, reg_piv + 1, "the client's SSN under CTX_NEW continues at PIV* + 1");
+    let server_new = k.peers[S].new.as_ref().map(|n| n.ssn);
+    assert_eq!(
+        server_new,
+        Some(1),
+        "the server (no registration as a client) sent its convergent with PIV 0"
+    );
     k.s.wait_ms(300);
     k.confirm_get("/door/battery", "81 %");
     notify(
