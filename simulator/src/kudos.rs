@@ -1136,6 +1136,51 @@ mod tests {
         assert_eq!(parse_plaintext(&[0x44]).unwrap().options, vec![]);
     }
 
+    /// A lost convergent response: the client repeats its divergent request (same pair, next
+    /// PIV of the same CTX_TEMP); the PENDING server drops CTX_NEW and answers with a new
+    /// nonce. Then a second execution from the new CTX_NEW before the server had key
+    /// confirmation: the server verifies it with CTX_TEMP derived from CTX_NEW.
+    #[test]
+    fn restart_and_second_execution_on_top() {
+        let d = c1();
+        let mut c = Peer::new("client", &d, 0, Role::Client, 21);
+        let mut s = Peer::new("server", &d, 0, Role::Server, 22);
+        let div = |c: &mut Peer, t: u8| {
+            c.request(
+                &CoapMsg::new(Con, code::POST, u16::from(t), &[t]).path(KUDOS_PATH),
+                Send::Divergent { flags: 0, nonce: None },
+            )
+        };
+        let d1 = div(&mut c, 1);
+        s.receive(&d1.p.msg).unwrap();
+        let lost = s.response(&CoapMsg::new(Ack, code::CHANGED, 1, &[1]), Send::Convergent, false);
+        assert_eq!(s.state, KState::Pending);
+        let d2 = div(&mut c, 2);
+        assert_eq!(
+            (d2.kudos.clone(), d2.p.request.as_ref().unwrap().piv.clone()),
+            (d1.kudos.clone(), vec![1])
+        );
+        assert!(d2.ctx.same(&d1.ctx), "the same CTX_TEMP");
+        s.receive(&d2.p.msg).unwrap();
+        assert_eq!((s.state, s.new.is_none()), (KState::Busy, true), "CTX_NEW dropped");
+        let conv = s.response(&CoapMsg::new(Ack, code::CHANGED, 2, &[2]), Send::Convergent, false);
+        assert_ne!(conv.kudos.as_ref().unwrap().1, lost.kudos.as_ref().unwrap().1, "a new nonce N3");
+        assert!(!conv.ctx.same(&lost.ctx));
+        assert!(c.receive(&conv.p.msg).unwrap().confirmed);
+        assert!(c.receive(&lost.p.msg).is_err(), "the old CTX_NEW is gone");
+        // Second execution on top of the server's pending CTX_NEW.
+        let d3 = div(&mut c, 3);
+        assert_eq!(d3.ctx.label, "g1-temp");
+        s.receive(&d3.p.msg).unwrap();
+        assert!(s.cur.same(&conv.ctx), "the pending CTX_NEW became CTX_OLD");
+        let conv2 = s.response(&CoapMsg::new(Ack, code::CHANGED, 3, &[3]), Send::Convergent, false);
+        assert_eq!((conv2.ctx.label.as_str(), conv2.ctx.generation), ("g2", 2));
+        assert!(c.receive(&conv2.p.msg).unwrap().confirmed);
+        let get = c.request(&CoapMsg::new(Con, code::GET, 4, &[4]).path("/x"), Send::Auto);
+        assert!(s.receive(&get.p.msg).unwrap().confirmed);
+        assert!(c.cur.same(&s.cur) && c.cur.generation == 2);
+    }
+
     /// Both peers initiate: each answers the other's divergent request with a convergent
     /// response; both reach the same CTX_NEW from the two divergent pairs.
     #[test]

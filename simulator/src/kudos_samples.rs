@@ -196,7 +196,7 @@ impl Kx {
         let sep = if what.is_empty() { "" } else { ": " };
         let note = format!("OSCORE[{}] {} => {summary}{sep}{what}", fields.join(" "), out.ctx.label);
         let frame = self.s.send(self.net[from], self.net[to], &out.p.msg, &note);
-        let mut e = FrameExpect::new_pub(frame, Some(status::DECRYPTED));
+        let mut e = FrameExpect::new(frame, Some(status::DECRYPTED));
         e.context = Some(self.assoc(out.ctx.def));
         // Contexts with new IDs (ID update): how kudoscope labels them is not settled yet.
         let new_ids = out.ctx.steps.iter().any(|s| matches!(s, crate::kudos::Step::Ids { .. }));
@@ -245,7 +245,7 @@ impl Kx {
     /// Sends a plain CoAP message (an unprotected OSCORE error); `st` is kudoscope's status.
     pub(crate) fn plain(&mut self, from: usize, msg: &CoapMsg, what: &str, st: Option<&'static str>) -> u64 {
         let frame = self.s.send(self.net[from], self.net[1 - from], msg, what);
-        let mut e = FrameExpect::new_pub(frame, st);
+        let mut e = FrameExpect::new(frame, st);
         if st == Some(status::UNPROTECTED_ERROR) {
             e.findings.push(kind::UNPROTECTED_ERROR);
         }
@@ -810,7 +810,7 @@ fn violations() -> SampleFile {
         findings: vec![kind::TAG_MISMATCH],
         kudos_findings: vec![kkind::TAG_FAILURE],
         kudos_x: Some(0x07),
-        ..FrameExpect::new_pub(f, Some(status::TAG_MISMATCH))
+        ..FrameExpect::new(f, Some(status::TAG_MISMATCH))
     };
     if let Some(p) = k.protected.last_mut() {
         p.intact = false;
@@ -854,7 +854,7 @@ fn violations() -> SampleFile {
         findings: vec![kind::MALFORMED_OPTION],
         kudos_findings: vec![kkind::RESERVED_BIT],
         kudos_x: Some(0x87),
-        ..FrameExpect::new_pub(f, Some(status::MALFORMED_OPTION))
+        ..FrameExpect::new(f, Some(status::MALFORMED_OPTION))
     };
     assert!(k.peers[S].receive(&out.p.msg).is_err());
     k.s.jitter_us(500, 1500);

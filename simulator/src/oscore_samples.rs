@@ -81,7 +81,7 @@ pub struct FrameExpect {
 }
 
 impl FrameExpect {
-    fn new(frame: u64, status: Option<&'static str>) -> Self {
+    pub(crate) fn new(frame: u64, status: Option<&'static str>) -> Self {
         FrameExpect {
             frame,
             status,
@@ -98,10 +98,6 @@ impl FrameExpect {
             kudos_findings: Vec::new(),
             inner_options: Vec::new(),
         }
-    }
-
-    pub(crate) fn new_pub(frame: u64, status: Option<&'static str>) -> Self {
-        FrameExpect::new(frame, status)
     }
 
     /// One line for the listing: `kudoscope: decrypted => GET {ctx} [findings]; tshark: GET`
