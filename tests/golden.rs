@@ -83,6 +83,61 @@ fn cases() -> Vec<(String, Vec<String>)> {
         add(format!("oscore/{s}.keys.txt"), &["keys", "list", &path]);
     }
     add("oscore/oscore-failures.verbose.txt".into(), &["-V", "samples/oscore-failures.pcapng"]);
+    // KUDOS samples (samples/kudos/): summary and timeline ladder of every flow, JSON of the
+    // basic flow and of the violations, stats of the 100 executions.
+    for s in [
+        "kudos-fs-request",
+        "kudos-fs-response",
+        "kudos-both-initiate",
+        "kudos-lost-convergent",
+        "kudos-twice",
+        "kudos-no-fs",
+        "kudos-lost-final-response",
+        "kudos-observe",
+        "kudos-retention",
+        "kudos-no-length-prefixes",
+        "kudos-violations",
+        "kudos-downgrade",
+        "kudos-unexpected-convergent",
+        "kudos-100",
+    ] {
+        let path = format!("samples/kudos/{s}.pcapng");
+        if s != "kudos-100" {
+            add(format!("kudos/{s}.txt"), &[&path]);
+        }
+        add(format!("kudos/{s}.timeline.txt"), &["timeline", &path]);
+    }
+    for s in ["kudos-fs-request", "kudos-violations"] {
+        let path = format!("samples/kudos/{s}.pcapng");
+        add(format!("kudos/{s}.jsonl"), &["--format", "json", &path]);
+        add(format!("kudos/{s}.timeline.json"), &["timeline", "--format", "json", &path]);
+    }
+    add("kudos/kudos-100.stats.txt".into(), &["stats", "samples/kudos/kudos-100.pcapng"]);
+    add("kudos/kudos-observe.keys.txt".into(), &["keys", "list", "samples/kudos/kudos-observe.pcapng"]);
+    // OSCORE ID update samples (samples/idupdate/): summaries; JSON with the inner
+    // Recipient-ID / Recipient-ID-Ack options of the stand-alone run; the timeline of the run
+    // inside KUDOS.
+    for s in [
+        "idupdate-success",
+        "idupdate-failure-acks",
+        "idupdate-abort-too-long",
+        "idupdate-in-kudos",
+        "idupdate-migration-careful",
+        "idupdate-careless-early-ids",
+        "idupdate-careless-old-kid",
+        "idupdate-careless-ssn",
+        "idupdate-careless-counters",
+    ] {
+        add(format!("idupdate/{s}.txt"), &[&format!("samples/idupdate/{s}.pcapng")]);
+    }
+    add(
+        "idupdate/idupdate-success.jsonl".into(),
+        &["--format", "json", "samples/idupdate/idupdate-success.pcapng"],
+    );
+    add(
+        "idupdate/idupdate-in-kudos.timeline.txt".into(),
+        &["timeline", "samples/idupdate/idupdate-in-kudos.pcapng"],
+    );
     // `kudoscope audit` (docs/audit.md): privacy items per boundary, observer's view, findings.
     for s in [
         "oscore-algorithms",
@@ -101,9 +156,8 @@ fn cases() -> Vec<(String, Vec<String>)> {
         add(format!("audit/real-{stem}.txt"), &["audit", &path]);
     }
     add("audit/coap-basic.txt".into(), &["audit", "samples/coap-basic.pcapng"]);
-    // kudoscope-sim's ID-update captures (samples/idupdate/, from the simulator's branch; the
-    // goldens were written from its committed samples and are checked once they are merged).
-    if root().join("samples/idupdate").is_dir() {
+    // The ID-update captures: privacy items per ID change and migration.
+    {
         for s in [
             "idupdate-success",
             "idupdate-failure-acks",

@@ -211,6 +211,8 @@ finding_kinds! {
     CoapUnmatchedAck => "coap.unmatched_ack",
     CoapBlockGap => "coap.block_gap",
     CoapTokenReuse => "coap.token_reuse",
+    /// Notifications of an observation go to a new client endpoint (the client moved).
+    CoapObservationMoved => "coap.observation_moved",
     // OSCORE
     OscoreOptionNote => "oscore.option_note",
     OscoreMalformedOption => "oscore.malformed_option",

@@ -96,6 +96,10 @@ fn etherparse_udp(frame: &[u8]) -> Option<(IpAddr, IpAddr, u16, u16, Vec<u8>)> {
         return None;
     }
     match &sp.transport {
+        // etherparse reads a UDP length of 0 as "use the IP payload length" (jumbogram
+        // semantics, RFC 2675) even without a Jumbo Payload option; kudoscope reports it as
+        // malformed (RFC 768 / RFC 8200 §8.1): not a disagreement this test is about.
+        Some(TransportSlice::Udp(u)) if u.length() == 0 => None,
         Some(TransportSlice::Udp(u)) => {
             Some((src, dst, u.source_port(), u.destination_port(), u.payload().to_vec()))
         }

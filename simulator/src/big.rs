@@ -6,9 +6,17 @@
 //! payload, 30 % POST with a payload + 2.04; CoAP messages are 40 to 120 bytes. Clients take
 //! turns at random; MIDs, tokens, ports, sizes and gaps come from a fixed seed, so the same N
 //! gives the same bytes.
+//!
+//! Each association is a pair of [`Peer`]s (simulator/src/kudos.rs) that protect what they
+//! send and verify what they receive. With `kudos_every = K`, every association runs a KUDOS
+//! execution (forward flow, FS: divergent POST /.well-known/kudos, convergent 2.04) each time
+//! it has exchanged K more messages (KUDOS messages included); its next request, under the new
+//! context, gives the server key confirmation. The peers keep only their current contexts, so
+//! memory stays constant however many executions run.
 
 use crate::coap::{CoapMsg, MsgType, cf, code, opt};
-use crate::oscore::{CtxDef, SecCtx, keys_toml};
+use crate::kudos::{KUDOS_PATH, Peer, Send};
+use crate::oscore::{CtxDef, Role, keys_toml};
 use crate::pcap::Endian;
 use crate::pcapng::PcapNgWriter;
 use crate::scenario::{NetPath, START_NS, Scenario};
@@ -25,6 +33,8 @@ pub struct BigSummary {
     pub bytes: u64,
     /// Smallest and largest CoAP message written.
     pub coap_len: (usize, usize),
+    /// KUDOS executions run (each: 2 KUDOS messages).
+    pub kudos: u64,
 }
 
 /// Generation settings.
@@ -33,12 +43,22 @@ pub struct BigConfig {
     pub messages: u64,
     pub clients: u8,
     pub seed: u64,
+    /// A KUDOS execution every this many messages of each association.
+    pub kudos_every: Option<u64>,
 }
 
 impl Default for BigConfig {
     fn default() -> Self {
-        BigConfig { messages: 1000, clients: 4, seed: 0xb16_ca97 }
+        BigConfig { messages: 1000, clients: 4, seed: 0xb16_ca97, kudos_every: None }
     }
+}
+
+/// One client and the server, as the two peers of a context.
+struct Assoc {
+    client: Peer,
+    server: Peer,
+    messages: u64,
+    next_kudos: u64,
 }
 
 const PATHS: [&str; 6] =
@@ -50,7 +70,10 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
     let mut s = Scenario::new(cfg.seed, NetPath::ethernet_v4());
     let server = s.add_peer("server", 254, Some(5683), 4);
     let mut clients = Vec::new();
-    let mut ctxs = Vec::new();
+    let mut defs = Vec::new();
+    let mut assocs = Vec::new();
+    let every = cfg.kudos_every.unwrap_or(u64::MAX);
+    assert!(every >= 4, "an execution and the exchange confirming it take 4 messages");
     for i in 0..cfg.clients {
         let c = s.add_peer("client", 1 + i, None, 8);
         let mut secret = vec![0; 16];
@@ -61,10 +84,16 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
         d.client_endpoints = vec![format!("{}:{}", s.addr(c), s.peers[c].port)];
         d.server_endpoints = vec![format!("{}:5683", s.addr(server))];
         clients.push(c);
-        ctxs.push(SecCtx::new(d));
+        let seed = cfg.seed ^ (u64::from(i) << 32);
+        assocs.push(Assoc {
+            client: Peer::new("client", &d, 0, Role::Client, seed ^ 0xc1).without_recipes(),
+            server: Peer::new("server", &d, 0, Role::Server, seed ^ 0x5e).without_recipes(),
+            messages: 0,
+            next_kudos: every,
+        });
+        defs.push(d);
     }
     let keys_path = PathBuf::from(format!("{}.keys.toml", out.display()));
-    let defs: Vec<CtxDef> = ctxs.iter().map(|c| c.def.clone()).collect();
     std::fs::write(
         &keys_path,
         keys_toml(&format!("Keys of {} (kudoscope-sim big, test keys, not secret).", out.display()), &defs),
@@ -92,9 +121,38 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
             }
             Ok(())
         };
+    let mut kudos = 0u64;
+    let deliver = |to: &mut Peer, m: &CoapMsg| {
+        let name = to.name;
+        to.receive(m).unwrap_or_else(|e| panic!("{name} cannot verify {m:?}: {e}"));
+    };
     while written < cfg.messages {
         let i = s.rng().range(0, u64::from(cfg.clients) - 1) as usize;
         let c = clients[i];
+        let a = &mut assocs[i];
+        if a.messages >= a.next_kudos && cfg.messages - written >= 2 {
+            // KUDOS, forward flow: divergent request, convergent response.
+            now += s.rng().range(200_000, 3_000_000);
+            let token = s.token(c);
+            let mid = s.mid(c);
+            let r = CoapMsg::new(MsgType::Con, code::POST, mid, &token).path(KUDOS_PATH);
+            let p = a.client.request(&r, Send::Divergent { flags: 0, nonce: None }).p;
+            deliver(&mut a.server, &p.msg);
+            emit(&mut s, &mut w, c, server, &p.msg, now)?;
+            let resp = CoapMsg::new(MsgType::Ack, code::CHANGED, mid, &token);
+            let pr = a.server.response(&resp, Send::Convergent, false).p;
+            deliver(&mut a.client, &pr.msg);
+            a.client.forget(&token);
+            a.server.forget(&token);
+            let ts = now + s.rng().range(300_000, 2_000_000);
+            emit(&mut s, &mut w, server, c, &pr.msg, ts)?;
+            now = ts;
+            written += 2;
+            a.messages += 2;
+            a.next_kudos = a.messages + every;
+            kudos += 1;
+            continue;
+        }
         now += s.rng().range(200_000, 3_000_000);
         let token = s.token(c);
         let mid = s.mid(c);
@@ -114,13 +172,15 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
             s.rng().fill(&mut filler[..n]);
             r = r.opt_uint(opt::CONTENT_FORMAT, cf::OCTET_STREAM).payload(filler[..n].to_vec());
         }
-        let p = ctxs[i].protect_request(&r);
+        let a = &mut assocs[i];
+        let p = a.client.request(&r, Send::Auto).p;
+        deliver(&mut a.server, &p.msg);
         emit(&mut s, &mut w, c, server, &p.msg, now)?;
         written += 1;
+        a.messages += 1;
         if written == cfg.messages {
             break;
         }
-        let req = p.request.expect("request state");
         let resp = if get {
             let n = s.rng().range(14, 80) as usize;
             s.rng().fill(&mut filler[..n]);
@@ -133,17 +193,30 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
                 .opt_uint(opt::CONTENT_FORMAT, cf::JSON)
                 .payload(format!("{{\"stored\":true,\"id\":{id}}}").into_bytes())
         };
-        let pr = ctxs[i].protect_response(&resp, &req, false);
+        let a = &mut assocs[i];
+        let pr = a.server.response(&resp, Send::Auto, false).p;
+        deliver(&mut a.client, &pr.msg);
+        a.client.forget(&token);
+        a.server.forget(&token);
         let ts = now + s.rng().range(300_000, 2_000_000);
         emit(&mut s, &mut w, server, c, &pr.msg, ts)?;
         written += 1;
+        a.messages += 1;
         now = ts;
     }
     let frames = w.frames();
     bytes += w.len() as u64;
     w.flush_to(&mut file)?;
     file.flush()?;
-    Ok(BigSummary { capture: out.to_path_buf(), keys: keys_path, messages: written, frames, bytes, coap_len })
+    Ok(BigSummary {
+        capture: out.to_path_buf(),
+        keys: keys_path,
+        messages: written,
+        frames,
+        bytes,
+        coap_len,
+        kudos,
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@
 pub mod big;
 pub mod checksum;
 pub mod coap;
+pub mod idupdate_samples;
 pub mod ip;
+pub mod kudos;
+pub mod kudos_samples;
 pub mod link;
 pub mod lowpan;
 pub mod oscore;

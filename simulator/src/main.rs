@@ -14,17 +14,20 @@ USAGE:
                                         wrote them (frame numbers, type, code, MID, token,
                                         note); only the named files when given, e.g.
                                         `list coap-basic.pcapng`
-    kudoscope-sim big --messages N --out FILE [--clients C] [--seed S]
+    kudoscope-sim big --messages N --out FILE [--clients C] [--seed S] [--kudos-every K]
                                         a large OSCORE capture for benchmarks: N CoAP
                                         messages (request/response pairs, C clients, default
                                         4, one server, AES-CCM-16-64-128, 40-120 bytes each),
                                         streamed to FILE (pcapng) with constant memory; the
-                                        keys go to FILE.keys.toml
+                                        keys go to FILE.keys.toml. --kudos-every K (K >= 4):
+                                        each association runs a KUDOS execution (forward
+                                        flow, FS) every K of its messages
     kudoscope-sim --help | -h | help    this text
 
 Samples: coap-basic.pcapng, coap-observe.pcap, coap-block2.pcapng, coap-6lowpan.pcap,
-coap-6lowpan-nofcs.pcap, linktypes/*, corrupt/*, oscore-*.pcapng with their
-oscore-*.pcapng.keys.toml (see samples/README.md).
+coap-6lowpan-nofcs.pcap, linktypes/*, corrupt/*, oscore-*.pcapng, kudos/kudos-*.pcapng and
+idupdate/idupdate-*.pcapng, each protected capture with its <capture>.keys.toml (see
+samples/README.md).
 Timestamps start at 2026-01-01T00:00:00Z; MIDs, tokens and ports come from fixed seeds.
 ";
 
@@ -100,6 +103,9 @@ fn big(args: &[String]) -> ExitCode {
                 v.parse().ok().filter(|c| (1..=200).contains(c)).map(|c| cfg.clients = c).is_some()
             }
             ("--seed", Some(v)) => v.parse().map(|s| cfg.seed = s).is_ok(),
+            ("--kudos-every", Some(v)) => {
+                v.parse().ok().filter(|k| *k >= 4).map(|k| cfg.kudos_every = Some(k)).is_some()
+            }
             _ => false,
         };
         if !parsed {
@@ -116,12 +122,13 @@ fn big(args: &[String]) -> ExitCode {
     match kudoscope_sim::big::write(&cfg, &out) {
         Ok(s) => {
             println!(
-                "{} messages, {} frames, {} bytes (CoAP {}-{} bytes) in {:.2} s\n  capture: {}\n  keys:    {}",
+                "{} messages, {} frames, {} bytes (CoAP {}-{} bytes), {} KUDOS executions in {:.2} s\n  capture: {}\n  keys:    {}",
                 s.messages,
                 s.frames,
                 s.bytes,
                 s.coap_len.0,
                 s.coap_len.1,
+                s.kudos,
                 t.elapsed().as_secs_f64(),
                 s.capture.display(),
                 s.keys.display()

@@ -69,6 +69,8 @@ pub struct CtxDef {
     pub limits: Option<Limits>,
     /// One line for the keys file (`# ...`).
     pub comment: String,
+    /// A KUDOS bootstrap context (`role = "kudos-bootstrap"`) for the named initial context.
+    pub bootstrap_for: Option<String>,
 }
 
 impl CtxDef {
@@ -94,6 +96,7 @@ impl CtxDef {
             server_endpoints: Vec::new(),
             limits: None,
             comment: String::new(),
+            bootstrap_for: None,
         }
     }
 
@@ -162,10 +165,10 @@ pub struct SecCtx {
 }
 
 /// CoAP options as (number, value).
-type Options = Vec<(u16, Vec<u8>)>;
+pub type Options = Vec<(u16, Vec<u8>)>;
 
 /// The unprotected message split into what goes in the plaintext and what stays outside.
-fn split(plain: &CoapMsg, is_request: bool) -> (Options, Options) {
+pub fn split(plain: &CoapMsg, is_request: bool) -> (Options, Options) {
     let mut inner = Vec::new();
     let mut outer = Vec::new();
     for (n, v) in &plain.options {
@@ -204,7 +207,7 @@ pub fn plaintext(code: u8, inner: &[(u16, Vec<u8>)], payload: &[u8]) -> Vec<u8> 
 }
 
 /// Outer code for a protected message (RFC 8613 §4.2).
-fn outer_code(is_request: bool, observe: bool) -> u8 {
+pub fn outer_code(is_request: bool, observe: bool) -> u8 {
     match (is_request, observe) {
         (true, false) => code::POST,
         (true, true) => code::FETCH,
@@ -366,6 +369,10 @@ pub fn keys_toml(header: &str, defs: &[CtxDef]) -> String {
         }
         s.push_str("[[context]]\n");
         s.push_str(&format!("name = \"{}\"\n", d.name));
+        if let Some(b) = &d.bootstrap_for {
+            s.push_str("role = \"kudos-bootstrap\"\n");
+            s.push_str(&format!("bootstrap_for = \"{b}\"\n"));
+        }
         s.push_str(&format!("master_secret = \"{}\"\n", hex(&d.master_secret)));
         if !d.master_salt.is_empty() {
             s.push_str(&format!("master_salt = \"{}\"\n", hex(&d.master_salt)));

@@ -68,10 +68,20 @@ pub struct FrameExpect {
     /// tshark 4.0.17 with the keys as a Wireshark UAT: `Some(inner code)` when it decrypts the
     /// frame (only checked for captures whose every context Wireshark can use).
     pub tshark: Option<u8>,
+    /// The generation label of the context that opens it (`oscore.context.generation`):
+    /// `g0` for the keys-file context, `g1`... per KUDOS CTX_NEW; a label ending in `-temp`
+    /// (a CTX_TEMP derived from that generation) matches any `...-tempN`.
+    pub generation: Option<String>,
+    /// The KUDOS x byte in the OSCORE option (`oscore.kudos.x`).
+    pub kudos_x: Option<u8>,
+    /// The KUDOS-layer finding kinds, no more, no fewer.
+    pub kudos_findings: Vec<&'static str>,
+    /// Inner options that must show in `oscore.inner.options` (number, raw value).
+    pub inner_options: Vec<(u16, Vec<u8>)>,
 }
 
 impl FrameExpect {
-    fn new(frame: u64, status: Option<&'static str>) -> Self {
+    pub(crate) fn new(frame: u64, status: Option<&'static str>) -> Self {
         FrameExpect {
             frame,
             status,
@@ -83,6 +93,10 @@ impl FrameExpect {
             echo: None,
             tried: None,
             tshark: None,
+            generation: None,
+            kudos_x: None,
+            kudos_findings: Vec::new(),
+            inner_options: Vec::new(),
         }
     }
 
@@ -98,7 +112,16 @@ impl FrameExpect {
                     s.push_str(&format!(" => {}", code_name(c)));
                 }
                 if let Some(c) = &self.context {
-                    s.push_str(&format!(" {{{c}}}"));
+                    match &self.generation {
+                        Some(g) if g != "g0" => s.push_str(&format!(" {{{c} {g}}}")),
+                        _ => s.push_str(&format!(" {{{c}}}")),
+                    }
+                }
+                if let Some(x) = self.kudos_x {
+                    s.push_str(&format!(" x={x:02x}"));
+                }
+                for (n, v) in &self.inner_options {
+                    s.push_str(&format!(" opt{n}={}", hex(v)));
                 }
             }
         }
@@ -113,6 +136,7 @@ impl FrameExpect {
         let all: Vec<String> = self
             .findings
             .iter()
+            .chain(&self.kudos_findings)
             .map(|k| k.to_string())
             .chain(self.coap_findings.iter().map(|k| format!("+{k}")))
             .collect();
@@ -142,6 +166,9 @@ pub struct ProtRec {
     /// False when the bytes sent are not what was sealed (a flipped ciphertext byte): they
     /// must not decrypt. (A message cut by the snap length was sent intact.)
     pub intact: bool,
+    /// How the protecting context follows from `ctx` (KUDOS updateCtx steps, new IDs); empty
+    /// for the keys-file context itself.
+    pub steps: Vec<crate::kudos::Step>,
 }
 
 /// The OSCORE side of a sample.
@@ -155,6 +182,31 @@ pub struct OscoreInfo {
     pub protected: Vec<ProtRec>,
     /// Every context is AES-CCM-16-64-128 + HKDF-SHA-256, so Wireshark can use them all.
     pub tshark: bool,
+    /// The key-management procedures `kudoscope timeline` must show (KUDOS and ID update
+    /// samples), in order; `None`: not checked.
+    pub procedures: Option<Vec<ProcExpect>>,
+}
+
+/// One procedure of `kudoscope timeline --format json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcExpect {
+    /// `kudos` or `id-update`.
+    pub kind: &'static str,
+    /// `completed`, `incomplete`, `aborted`, `failed`.
+    pub outcome: &'static str,
+    /// `client` or `server`.
+    pub initiator: &'static str,
+    /// `request` or `response`.
+    pub initiated_by: &'static str,
+    /// `fs` or `no-fs`.
+    pub mode: &'static str,
+    pub preserve_observations: bool,
+    pub both_initiated: bool,
+    /// The frames of its messages, and the x byte of each (None: not a KUDOS message).
+    pub messages: Vec<(u64, Option<u8>)>,
+    /// Generation labels of the contexts derived in it, in order (`-temp` matches any
+    /// `-tempN`).
+    pub derived: Vec<String>,
 }
 
 impl OscoreInfo {
@@ -256,7 +308,7 @@ impl Osc {
             e.tshark = Some(plain.code);
         }
         self.expects.push(e);
-        self.protected.push(ProtRec { frame, ctx, p, intact: true });
+        self.protected.push(ProtRec { frame, ctx, p, intact: true, steps: Vec::new() });
         frame
     }
 
@@ -342,6 +394,7 @@ impl Osc {
                 expects,
                 protected: self.protected,
                 tshark,
+                procedures: None,
             }),
         }
     }
@@ -950,7 +1003,7 @@ fn oscore_failures() -> SampleFile {
         findings: vec![kind::TAG_MISMATCH],
         ..FrameExpect::new(f, Some(status::TAG_MISMATCH))
     });
-    o.protected.push(ProtRec { frame: f, ctx: k, p, intact: false });
+    o.protected.push(ProtRec { frame: f, ctx: k, p, intact: false, steps: Vec::new() });
     o.s.jitter_us(500, 1500);
     let e = piggy(&r, BAD_REQUEST).opt_uint(opt::MAX_AGE, 0).payload(text("Decryption failed"));
     o.plain(

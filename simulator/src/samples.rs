@@ -117,6 +117,8 @@ pub fn all() -> Vec<SampleFile> {
     v.extend(linktypes());
     v.extend(corrupt());
     v.extend(crate::oscore_samples::all());
+    v.extend(crate::kudos_samples::all());
+    v.extend(crate::idupdate_samples::all());
     v
 }
 

@@ -248,6 +248,17 @@ impl Scenario {
         self.peers.len() - 1
     }
 
+    /// Gives `to` the MID and token counters of `from` (a peer that keeps its counters across
+    /// an address change).
+    pub fn copy_counters(&mut self, from: PeerId, to: PeerId) {
+        let (mid, token, len) =
+            (self.peers[from].next_mid, self.peers[from].next_token, self.peers[from].token_len);
+        let p = &mut self.peers[to];
+        p.next_mid = mid;
+        p.next_token = token;
+        p.token_len = len;
+    }
+
     pub fn now_ns(&self) -> u64 {
         self.now_ns
     }

@@ -1,14 +1,16 @@
 //! The OSCORE samples, checked three ways:
 //!
-//! 1. An independent decryption path written here (own HKDF info / CBOR, nonce and AAD
-//!    construction, own CoAP and OSCORE option parsing, RustCrypto AEADs called directly)
-//!    opens every protected message the scenarios sent, for every AEAD.
+//! 1. An independent decryption path (tests/common: own HKDF info / CBOR, nonce and AAD
+//!    construction, own KUDOS updateCtx and ExpandLabel, own CoAP and OSCORE option parsing,
+//!    RustCrypto AEADs called directly) opens every protected message the scenarios sent, for
+//!    every AEAD, and for the KUDOS and ID update samples under every derived context (the
+//!    recorded derivation steps are replayed by that code, not the simulator's).
 //! 2. tshark 4.0.17 with a Wireshark UAT (`oscore_contexts`, written here from the scenario's
 //!    contexts and compared with `kudoscope keys export --format wireshark-uat`) decrypts the
 //!    frames of every capture whose contexts are all AES-CCM-16-64-128 + HKDF-SHA-256, and
 //!    shows the inner code the scenario wrote.
-//! 3. The whole product: `kudoscope --format json CAPTURE` (keys found next to the capture)
-//!    reports, frame by frame, the status, context, inner code, nonce and OSCORE findings the
+//! 3. The whole product, for the OSCORE set (the KUDOS and ID update sets: sim_kudos.rs):
+//!    `kudoscope --format json CAPTURE` (keys found next to the capture) reports, frame by frame, the status, context, inner code, nonce and OSCORE findings the
 //!    scenario intended. Where the analyzer disagrees today, the frame is listed in
 //!    [`KNOWN_DISAGREEMENTS`] with what it reports instead: the test fails when that changes,
 //!    so fixed frames get moved back to the plain expectation.
@@ -18,249 +20,22 @@
 //! and uses the binary next to this test's own target directory, so it never tests a stale
 //! build.
 
-use hmac::{Hmac, KeyInit as _, Mac};
+mod common;
+
+use common::*;
+use kudoscope_sim::kudos::Step;
 use kudoscope_sim::oscore::{CtxDef, Role};
 use kudoscope_sim::oscore_samples::{FrameExpect, OscoreInfo, code_name};
 use kudoscope_sim::samples::{self, Expect, SampleFile};
 use kudoscope_sim::scenario::Sent;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kudoscope-sim-oscore-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn oscore_samples() -> Vec<(SampleFile, OscoreInfo)> {
-    samples::all().into_iter().filter_map(|f| f.oscore.clone().map(|o| (f, o))).collect()
-}
-
-fn log(f: &SampleFile) -> &[Sent] {
-    match &f.expect {
-        Expect::Valid { log, .. } => log,
-        Expect::Corrupt { .. } => panic!("{} is not a valid capture", f.path),
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-// ---- 1. an independent OSCORE decryption path --------------------------------------------
-
-/// CBOR head (RFC 8949 §3): major type and argument, shortest form.
-fn cbor_head(out: &mut Vec<u8>, major: u8, v: u64) {
-    let m = major << 5;
-    match v {
-        0..=23 => out.push(m | v as u8),
-        24..=0xff => out.extend_from_slice(&[m | 24, v as u8]),
-        _ => {
-            out.push(m | 25);
-            out.extend_from_slice(&(v as u16).to_be_bytes());
-        }
-    }
-}
-
-fn cbor_bstr(out: &mut Vec<u8>, b: &[u8]) {
-    cbor_head(out, 2, b.len() as u64);
-    out.extend_from_slice(b);
-}
-
-fn cbor_int(out: &mut Vec<u8>, v: i64) {
-    if v >= 0 { cbor_head(out, 0, v as u64) } else { cbor_head(out, 1, (-1 - v) as u64) }
-}
-
-/// (COSE id, key length, nonce length, tag length) of every AEAD OSCORE can use (RFC 9053).
-fn aead_params(cose: i64) -> (usize, usize, usize) {
-    match cose {
-        10 => (16, 13, 8),
-        11 => (32, 13, 8),
-        12 => (16, 7, 8),
-        13 => (32, 7, 8),
-        30 => (16, 13, 16),
-        31 => (32, 13, 16),
-        32 => (16, 7, 16),
-        33 => (32, 7, 16),
-        1 => (16, 12, 16),
-        2 => (24, 12, 16),
-        3 => (32, 12, 16),
-        24 => (32, 12, 16),
-        _ => panic!("unknown AEAD {cose}"),
-    }
-}
-
-fn hmac(hash: &str, key: &[u8], data: &[&[u8]]) -> Vec<u8> {
-    macro_rules! run {
-        ($h:ty) => {{
-            let mut m = Hmac::<$h>::new_from_slice(key).unwrap();
-            for d in data {
-                m.update(d);
-            }
-            m.finalize().into_bytes().to_vec()
-        }};
-    }
-    match hash {
-        "HKDF-SHA-256" => run!(sha2::Sha256),
-        "HKDF-SHA-384" => run!(sha2::Sha384),
-        "HKDF-SHA-512" => run!(sha2::Sha512),
-        h => panic!("{h}"),
-    }
-}
-
-/// RFC 8613 §3.2.1 with RFC 5869 written out: PRK = HMAC(salt, secret) (an empty salt is
-/// HashLen zeros), OKM = first L bytes of HMAC(PRK, info || 0x01) (L <= HashLen here).
-fn derive(d: &CtxDef, id: &[u8], iv: bool) -> Vec<u8> {
-    let hash = kudoscope_sim::oscore::hkdf_name(d.hkdf);
-    let cose = d.alg.cose_id();
-    let (key_len, nonce_len, _) = aead_params(cose);
-    let hash_len = match hash {
-        "HKDF-SHA-256" => 32,
-        "HKDF-SHA-384" => 48,
-        _ => 64,
-    };
-    let salt = if d.master_salt.is_empty() { vec![0; hash_len] } else { d.master_salt.clone() };
-    let prk = hmac(hash, &salt, &[&d.master_secret]);
-    let l = if iv { nonce_len } else { key_len };
-    let mut info = vec![0x85];
-    cbor_bstr(&mut info, id);
-    match &d.id_context {
-        Some(c) => cbor_bstr(&mut info, c),
-        None => info.push(0xf6),
-    }
-    cbor_int(&mut info, cose);
-    let ty: &[u8] = if iv { b"IV" } else { b"Key" };
-    cbor_head(&mut info, 3, ty.len() as u64);
-    info.extend_from_slice(ty);
-    cbor_head(&mut info, 0, l as u64);
-    hmac(hash, &prk, &[&info, &[1]])[..l].to_vec()
-}
-
-/// RFC 8613 §5.2.
-fn oscore_nonce(common_iv: &[u8], id_piv: &[u8], piv: &[u8]) -> Vec<u8> {
-    let n = common_iv.len();
-    let mut v = vec![0u8; n];
-    v[0] = id_piv.len() as u8;
-    v[n - 5 - id_piv.len()..n - 5].copy_from_slice(id_piv);
-    v[n - piv.len()..].copy_from_slice(piv);
-    v.iter().zip(common_iv).map(|(a, b)| a ^ b).collect()
-}
-
-/// RFC 8613 §5.4: Enc_structure ["Encrypt0", h'', bstr(aad_array)].
-fn oscore_aad(cose: i64, kid: &[u8], piv: &[u8]) -> Vec<u8> {
-    let mut arr = vec![0x85, 0x01, 0x81];
-    cbor_int(&mut arr, cose);
-    cbor_bstr(&mut arr, kid);
-    cbor_bstr(&mut arr, piv);
-    arr.push(0x40);
-    let mut out = vec![0x83, 0x68];
-    out.extend_from_slice(b"Encrypt0");
-    out.push(0x40);
-    cbor_bstr(&mut out, &arr);
-    out
-}
-
-fn open_with<A: ccm::aead::KeyInit + ccm::aead::Aead>(
-    key: &[u8],
-    nonce: &[u8],
-    aad: &[u8],
-    ct: &[u8],
-) -> Option<Vec<u8>> {
-    use ccm::aead::array::Array;
-    let a = A::new_from_slice(key).ok()?;
-    let n = <&Array<u8, A::NonceSize>>::try_from(nonce).ok()?;
-    a.decrypt(n, ccm::aead::Payload { msg: ct, aad }).ok()
-}
-
-fn aead_open(cose: i64, key: &[u8], nonce: &[u8], aad: &[u8], ct: &[u8]) -> Option<Vec<u8>> {
-    use aes::{Aes128, Aes192, Aes256};
-    use ccm::Ccm;
-    use ccm::aead::consts::{U7, U8, U12, U13, U16};
-    match cose {
-        10 => open_with::<Ccm<Aes128, U8, U13>>(key, nonce, aad, ct),
-        11 => open_with::<Ccm<Aes256, U8, U13>>(key, nonce, aad, ct),
-        12 => open_with::<Ccm<Aes128, U8, U7>>(key, nonce, aad, ct),
-        13 => open_with::<Ccm<Aes256, U8, U7>>(key, nonce, aad, ct),
-        30 => open_with::<Ccm<Aes128, U16, U13>>(key, nonce, aad, ct),
-        31 => open_with::<Ccm<Aes256, U16, U13>>(key, nonce, aad, ct),
-        32 => open_with::<Ccm<Aes128, U16, U7>>(key, nonce, aad, ct),
-        33 => open_with::<Ccm<Aes256, U16, U7>>(key, nonce, aad, ct),
-        1 => open_with::<aes_gcm::AesGcm<Aes128, U12>>(key, nonce, aad, ct),
-        2 => open_with::<aes_gcm::AesGcm<Aes192, U12>>(key, nonce, aad, ct),
-        3 => open_with::<aes_gcm::AesGcm<Aes256, U12>>(key, nonce, aad, ct),
-        24 => open_with::<chacha20poly1305::ChaCha20Poly1305>(key, nonce, aad, ct),
-        _ => panic!("unknown AEAD {cose}"),
-    }
-}
-
-/// A CoAP message parsed here (RFC 7252 §3): code, options (absolute numbers), payload.
-struct Coap {
-    code: u8,
-    options: Vec<(u16, Vec<u8>)>,
-    payload: Vec<u8>,
-}
-
-fn parse_options(mut b: &[u8]) -> (Vec<(u16, Vec<u8>)>, Vec<u8>) {
-    let mut opts = Vec::new();
-    let mut number = 0u16;
-    let ext = |nib: u8, b: &mut &[u8]| -> u16 {
-        match nib {
-            13 => {
-                let v = b[0] as u16 + 13;
-                *b = &b[1..];
-                v
-            }
-            14 => {
-                let v = u16::from_be_bytes([b[0], b[1]]) + 269;
-                *b = &b[2..];
-                v
-            }
-            n => n as u16,
-        }
-    };
-    while let Some(&first) = b.first() {
-        b = &b[1..];
-        if first == 0xff {
-            return (opts, b.to_vec());
-        }
-        let delta = ext(first >> 4, &mut b);
-        let len = ext(first & 15, &mut b) as usize;
-        number += delta;
-        opts.push((number, b[..len].to_vec()));
-        b = &b[len..];
-    }
-    (opts, Vec::new())
-}
-
-fn parse_coap(b: &[u8]) -> Coap {
-    let tkl = (b[0] & 15) as usize;
-    let (options, payload) = parse_options(&b[4 + tkl..]);
-    Coap { code: b[1], options, payload }
-}
-
-/// RFC 8613 §6.1: (piv, kid context, kid) from the option value.
-fn parse_oscore_option(v: &[u8]) -> (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>) {
-    if v.is_empty() {
-        return (Vec::new(), None, None);
-    }
-    let flags = v[0];
-    assert_eq!(flags & 0xe0, 0, "no extension, reserved or group flags in the scenarios");
-    let n = (flags & 7) as usize;
-    let piv = v[1..1 + n].to_vec();
-    let mut pos = 1 + n;
-    let kid_context = if flags & 0x10 != 0 {
-        let s = v[pos] as usize;
-        pos += 1 + s;
-        Some(v[pos - s..pos].to_vec())
-    } else {
-        None
-    };
-    let kid = (flags & 0x08 != 0).then(|| v[pos..].to_vec());
-    (piv, kid_context, kid)
+/// The OSCORE set (no KUDOS or ID update procedures).
+fn plain_oscore_samples() -> Vec<(SampleFile, OscoreInfo)> {
+    oscore_samples().into_iter().filter(|(_, o)| o.procedures.is_none()).collect()
 }
 
 #[test]
@@ -268,16 +43,20 @@ fn independent_decryption_of_every_protected_message() {
     let mut opened: BTreeMap<i64, usize> = BTreeMap::new();
     let mut refused = 0;
     let mut hkdfs = BTreeMap::new();
+    let (mut derived, mut kudos_msgs, mut misprotected, mut new_ids) = (0, 0, 0, 0);
     for (f, o) in oscore_samples() {
         let by_frame: BTreeMap<u64, &Sent> = log(&f).iter().map(|s| (s.frame, s)).collect();
-        // Requests seen so far by (peer pair, token): their kid and Partial IV.
         for rec in &o.protected {
-            let d = &o.contexts[rec.ctx];
+            // The keys-file context, with KUDOS updateCtx and new IDs applied by this file's
+            // own derivation code.
+            let d = &effective_def(&o, rec.ctx, &rec.steps);
+            derived += usize::from(!rec.steps.is_empty());
+            new_ids += usize::from(rec.steps.iter().any(|s| matches!(s, Step::Ids { .. })));
             let cose = d.alg.cose_id();
             let sent = by_frame[&rec.frame];
             let m = parse_coap(&sent.bytes);
             let opt = m.options.iter().find(|(n, _)| *n == 9).map(|(_, v)| v.clone()).expect("OSCORE option");
-            let (piv, kid_context, kid) = parse_oscore_option(&opt);
+            let OscOpt { piv, kid_context, kudos, kid } = parse_oscore_option(&opt);
             let is_request = m.code < 0x20;
             // Outer code (RFC 8613 §4.2).
             let observe = m.options.iter().any(|(n, _)| *n == 6);
@@ -288,25 +67,48 @@ fn independent_decryption_of_every_protected_message() {
                 (false, true) => 0x45,
             };
             assert_eq!(m.code, want_outer, "{} frame {}: outer code", f.path, rec.frame);
-            // Nonce inputs: a request's own kid and PIV; a response's PIV with the server's ID,
-            // or, without PIV, the request's (the scenario says which request).
+            // A KUDOS message carries the (x, nonce) its context was derived from: CTX_TEMP =
+            // updateCtx(x||N, h''), CTX_NEW = updateCtx(with this nonce, the other's).
+            if let Some((x, n)) = &kudos {
+                kudos_msgs += 1;
+                let mine = |i: &[u8]| i.len() == n.len() + 1 && i[1..] == n[..];
+                match rec.steps.last() {
+                    Some(Step::Kudos { input1, input2, .. }) if input1.is_empty() => {
+                        assert_eq!(input2[0], *x, "{} frame {}: CTX_TEMP from this x", f.path, rec.frame);
+                        assert!(mine(input2), "{} frame {}: CTX_TEMP from this nonce", f.path, rec.frame);
+                    }
+                    Some(Step::Kudos { input1, input2, .. })
+                        if x & 0x40 != 0 && (mine(input1) || mine(input2)) => {}
+                    _ => misprotected += 1,
+                }
+            }
+            // Nonce inputs: a request's own kid and PIV; a response's PIV with the responder's
+            // ID, or, without PIV, the request's (the scenario says which request).
+            let sender_id = match rec.p.sender {
+                Role::Client => &d.client_id,
+                Role::Server => &d.server_id,
+            };
             let (id_piv, nonce_piv) = if is_request {
                 let kid = kid.clone().expect("requests carry a kid");
-                assert_eq!(kid, d.client_id, "{} frame {}: kid is the client's Sender ID", f.path, rec.frame);
+                assert_eq!(&kid, sender_id, "{} frame {}: kid is the sender's Sender ID", f.path, rec.frame);
                 let want_kc = if d.send_kid_context { d.id_context.clone() } else { None };
                 assert_eq!(kid_context, want_kc, "{} frame {}: kid context", f.path, rec.frame);
                 assert_eq!(piv, rec.p.request_piv);
                 (kid, piv.clone())
             } else {
                 assert!(kid.is_none() && kid_context.is_none(), "responses carry no kid");
+                assert!(
+                    kudos.is_none() || !piv.is_empty(),
+                    "{} frame {}: KUDOS responses carry a PIV",
+                    f.path,
+                    rec.frame
+                );
                 if piv.is_empty() {
                     (rec.p.request_kid.clone(), rec.p.request_piv.clone())
                 } else {
-                    (d.server_id.clone(), piv.clone())
+                    (sender_id.clone(), piv.clone())
                 }
             };
-            let sender_id = if is_request { &d.client_id } else { &d.server_id };
-            assert_eq!(rec.p.sender, if is_request { Role::Client } else { Role::Server });
             let key = derive(d, sender_id, false);
             let iv = derive(d, &[], true);
             let nonce = oscore_nonce(&iv, &id_piv, &nonce_piv);
@@ -328,6 +130,9 @@ fn independent_decryption_of_every_protected_message() {
             if e.inner_code.is_some() {
                 assert_eq!(Some(pt[0]), e.inner_code, "{} frame {}: inner code", f.path, rec.frame);
             }
+            for want in &e.inner_options {
+                assert!(inner_opts.contains(want), "{} frame {}: inner option {want:?}", f.path, rec.frame);
+            }
             *opened.entry(cose).or_default() += 1;
             *hkdfs.entry(kudoscope_sim::oscore::hkdf_name(d.hkdf)).or_insert(0) += 1;
         }
@@ -337,56 +142,12 @@ fn independent_decryption_of_every_protected_message() {
         assert!(opened.get(&cose).copied().unwrap_or(0) >= 4, "COSE {cose}: {opened:?}");
     }
     assert!(hkdfs["HKDF-SHA-384"] >= 4 && hkdfs["HKDF-SHA-512"] >= 4, "{hkdfs:?}");
-    assert_eq!(refused, 1, "the one corrupted ciphertext");
-}
-
-// ---- the kudoscope binary ----------------------------------------------------------------
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The kudoscope CLI, freshly built (see the module documentation).
-fn kudoscope() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("KUDOSCOPE_BIN") {
-            return PathBuf::from(p);
-        }
-        // <target>/<profile>/deps/<this test>
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let profile = profile_dir.file_name().unwrap().to_string_lossy().into_owned();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root()).args(["build", "-q", "-p", "kudoscope", "--bin", "kudoscope"]);
-        cmd.env("CARGO_TARGET_DIR", profile_dir.parent().unwrap());
-        match profile.as_str() {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
-            }
-            p => {
-                cmd.args(["--profile", p]);
-            }
-        }
-        let st = cmd.status().expect("run cargo build -p kudoscope");
-        assert!(st.success(), "cargo build -p kudoscope failed");
-        let bin = profile_dir.join(format!("kudoscope{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.exists(), "{} missing after cargo build", bin.display());
-        bin
-    })
-}
-
-fn run_kudoscope(args: &[&str], file: &Path) -> String {
-    let o = Command::new(kudoscope()).args(args).arg(file).output().unwrap();
+    assert_eq!(refused, 2, "the corrupted ciphertexts of oscore-failures and kudos-violations");
+    assert_eq!(misprotected, 1, "only kudos-violations' KUDOS message protected with CTX_OLD");
     assert!(
-        o.status.success(),
-        "kudoscope {args:?} {} failed: {}",
-        file.display(),
-        String::from_utf8_lossy(&o.stderr)
+        kudos_msgs >= 240 && derived >= 600 && new_ids >= 50,
+        "{kudos_msgs} KUDOS messages, {derived} under derived contexts, {new_ids} with new IDs"
     );
-    String::from_utf8(o.stdout).unwrap()
 }
 
 // ---- 3. what kudoscope reports -----------------------------------------------------------
@@ -507,7 +268,7 @@ fn kudoscope_reports_what_the_scenarios_intended() {
     let mut errs = Vec::new();
     let mut checked = 0;
     let mut disagreements_seen = Vec::new();
-    for (f, o) in oscore_samples() {
+    for (f, o) in plain_oscore_samples() {
         let file = dir.join(&f.path);
         // The keys file is found next to the capture (CAPTURE.keys.toml).
         assert!(dir.join(&o.keys_path).exists());
@@ -590,7 +351,7 @@ fn keys_list_counts_the_messages_each_context_opened() {
     let dir = temp_dir("keys");
     samples::write_all(&dir).unwrap();
     let mut errs = Vec::new();
-    for (f, o) in oscore_samples() {
+    for (f, o) in plain_oscore_samples() {
         let out = run_kudoscope(&["keys", "list"], &dir.join(&f.path));
         let mut opened: BTreeMap<String, u64> = BTreeMap::new();
         let mut current = String::new();
@@ -646,9 +407,11 @@ fn tshark() -> Option<PathBuf> {
 
 /// Wireshark's `oscore_contexts` UAT for `contexts` (6 quoted fields: client Sender ID, server
 /// Sender ID, Master Secret, Master Salt, ID Context, algorithm), as `uat_save()` writes it.
+/// KUDOS bootstrap contexts never protect messages and Wireshark has no use for them
+/// (`kudoscope keys export` leaves them out too).
 fn uat(contexts: &[CtxDef]) -> String {
     let mut s = String::from("# This file is automatically generated, DO NOT MODIFY.\n");
-    for d in contexts {
+    for d in contexts.iter().filter(|d| d.bootstrap_for.is_none()) {
         s.push_str(&format!(
             "\"{}\",\"{}\",\"{}\",\"{}\",\"{}\",\"AES-CCM-16-64-128 (CCM*)\"\n",
             hex(&d.client_id),
@@ -668,7 +431,7 @@ fn tshark_decrypts_the_aes_ccm_16_64_128_captures() {
     samples::write_all(&dir).unwrap();
     let mut errs = Vec::new();
     let mut captures = Vec::new();
-    let mut decrypted = 0;
+    let (mut decrypted, mut inner_options) = (0, 0);
     for (f, o) in oscore_samples() {
         if !o.tshark {
             continue;
@@ -688,30 +451,65 @@ fn tshark_decrypts_the_aes_ccm_16_64_128_captures() {
             .env("WIRESHARK_CONFIG_DIR", &cfg)
             .arg("-r")
             .arg(dir.join(&f.path))
-            .args(["-n", "-T", "fields", "-E", "occurrence=f", "-e", "frame.number", "-e", "oscore.code"])
+            .args(["-n", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"])
+            .args([
+                "-e",
+                "frame.number",
+                "-e",
+                "oscore.code",
+                "-e",
+                "oscore.opt.name",
+                "-e",
+                "oscore.opt.unknown",
+            ])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        let rows: BTreeMap<u64, String> = text
+        let rows: BTreeMap<u64, Vec<String>> = text
             .lines()
             .map(|l| {
                 let mut it = l.split('\t');
-                (it.next().unwrap().parse().unwrap(), it.next().unwrap_or("").to_string())
+                (it.next().unwrap().parse().unwrap(), it.map(str::to_string).collect())
             })
             .collect();
         let Expect::Valid { frames, .. } = &f.expect else { unreachable!() };
         assert_eq!(rows.len() as u64, *frames, "{}: tshark frame count", f.path);
-        for (n, code) in &rows {
-            let want = o.expect(*n).and_then(|e| e.tshark).map(|c| c.to_string()).unwrap_or_default();
-            if *code != want {
+        for (n, cols) in &rows {
+            let code = cols.first().map(String::as_str).unwrap_or("");
+            let e = o.expect(*n);
+            let want = e.and_then(|e| e.tshark).map(|c| c.to_string()).unwrap_or_default();
+            if code != want {
                 errs.push(format!("{} frame {n}: tshark oscore.code {code:?}, expected {want:?}", f.path));
             }
             decrypted += usize::from(!code.is_empty());
+            // Inner options Wireshark does not know (Recipient-ID 24, Recipient-ID-Ack 32):
+            // "#2: Unknown Option (24)" names, in order with their values.
+            let unknown: Vec<u16> = cols
+                .get(1)
+                .map(String::as_str)
+                .unwrap_or("")
+                .split('|')
+                .filter_map(|name| name.split("Unknown Option (").nth(1)?.trim_end_matches(')').parse().ok())
+                .collect();
+            let values: Vec<&str> =
+                cols.get(2).map(|v| v.split('|').filter(|v| !v.is_empty()).collect()).unwrap_or_default();
+            let seen: Vec<(u16, String)> =
+                unknown.into_iter().zip(values.iter().map(|v| v.to_string())).collect();
+            if let Some(e) = e.filter(|e| e.tshark.is_some()) {
+                let want: Vec<(u16, String)> = e.inner_options.iter().map(|(n, v)| (*n, hex(v))).collect();
+                if seen != want {
+                    errs.push(format!(
+                        "{} frame {n}: tshark inner options {seen:?}, expected {want:?}",
+                        f.path
+                    ));
+                }
+                inner_options += want.len();
+            }
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(
-        captures,
+        captures[..5],
         [
             "oscore-multi-context.pcapng",
             "oscore-nonce-reuse.pcapng",
@@ -720,7 +518,9 @@ fn tshark_decrypts_the_aes_ccm_16_64_128_captures() {
             "oscore-key-limits.pcapng"
         ]
     );
-    assert!(decrypted > 70, "{decrypted} frames decrypted by tshark");
+    assert_eq!(captures.len(), 5 + 14 + 9, "every KUDOS and ID update capture too");
+    assert!(decrypted >= 290, "{decrypted} frames decrypted by tshark");
+    assert!(inner_options >= 56, "{inner_options} Recipient-ID / -Ack options seen by tshark");
     assert!(errs.is_empty(), "tshark disagrees:\n{}", errs.join("\n"));
 }
 
@@ -758,9 +558,56 @@ fn big_capture_decrypts_entirely() {
         &["big", "--out", "x"][..],
         &["big", "--messages", "ten", "--out", "x"],
         &["big", "--kudos-every", "5"],
+        &["big", "--messages", "10", "--out", "x", "--kudos-every", "3"],
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_kudoscope-sim")).args(args).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `big --kudos-every K`: every association runs KUDOS every K of its messages; kudoscope
+/// decrypts everything and its timeline shows every execution, completed.
+#[test]
+fn big_capture_with_kudos_decrypts_entirely() {
+    let dir = temp_dir("big-kudos");
+    let out = dir.join("big.pcapng");
+    let o = Command::new(env!("CARGO_BIN_EXE_kudoscope-sim"))
+        .args(["big", "--messages", "3000", "--clients", "3", "--kudos-every", "40", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let executions: u64 = text
+        .split(" KUDOS executions")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(text.starts_with("3000 messages, 3000 frames"), "{text}");
+    assert!((60..=75).contains(&executions), "{text}");
+    let json = run_kudoscope(&["--format", "json"], &out);
+    let mut kudos_messages = 0;
+    for l in json.lines() {
+        let j: Value = serde_json::from_str(l).unwrap();
+        assert_eq!(j["oscore"]["status"], "decrypted", "{l}");
+        assert_eq!(j["findings"].as_array().unwrap().len(), 0, "{l}");
+        kudos_messages += usize::from(!j["oscore"]["kudos"].is_null());
+    }
+    assert_eq!(json.lines().count(), 3000);
+    assert_eq!(kudos_messages as u64, 2 * executions);
+    let t: Value = serde_json::from_str(&run_kudoscope(&["timeline", "--format", "json"], &out)).unwrap();
+    let procs: Vec<&Value> = t["associations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["procedures"].as_array().unwrap())
+        .collect();
+    assert_eq!(procs.len() as u64, executions);
+    // The last execution of an association may still wait for the confirming request when the
+    // capture ends.
+    let completed = procs.iter().filter(|p| p["outcome"] == "completed").count() as u64;
+    assert!(completed + 3 >= executions && completed > 0, "{completed} of {executions} completed");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -738,6 +738,28 @@ impl ExchangeTracker {
                 key = Some(k);
             } else if let Some(k) = self.multicast.get(&(client, token.to_vec())) {
                 key = Some(k.clone());
+            } else if !token.is_empty() && msg.first_option(num::OBSERVE).is_some() {
+                // A notification to another client endpoint: an observation the server keeps
+                // across the client's address change (network migration; e.g. an OSCORE ID
+                // update preserving observations, draft-ietf-core-oscore-id-update §2.5).
+                let mut moved = self
+                    .requests
+                    .map
+                    .iter()
+                    .filter(|(k, e)| k.server == server && k.token == token && e.value.observe.is_some());
+                if let (Some((k, _)), None) = (moved.next(), moved.next()) {
+                    info.findings.push(finding(
+                        FindingKind::CoapObservationMoved,
+                        Severity::Info,
+                        token_span(msg),
+                        format!(
+                            "notification with token {} goes to {client}, not to {} where the observation was registered: the server follows the client's new address",
+                            token_text(token),
+                            k.client
+                        ),
+                    ));
+                    key = Some(k.clone());
+                }
             }
         }
         let entry_key = key.and_then(|k| self.requests.remove(&k).map(|e| (k, e)));

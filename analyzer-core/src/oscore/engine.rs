@@ -133,6 +133,8 @@ pub struct ContextRef {
     pub kind: CtxKind,
     /// The context it was derived from, if any.
     pub parent: Option<CtxId>,
+    /// The context had been retired (replaced by a newer one) before this message.
+    pub retired: bool,
     /// The lineage root (the loaded context this one descends from).
     pub root: CtxId,
     /// The slot of the peer that protected the message, and its name ("client", "local"...).
@@ -464,9 +466,11 @@ impl Engine {
 
     /// Marks a context as no longer current (after a completed key update), from `frame` on.
     /// It is still tried, after newer generations, for late messages (retention).
+    /// A bootstrap context is never retired (it stays the input of later no-FS updates).
     pub fn retire(&mut self, ctx: CtxId, frame: u64) {
         if let Some(c) = self.store.get_mut(ctx)
             && c.retired_at.is_none()
+            && !c.bootstrap
         {
             c.retired_at = Some(frame);
         }
@@ -636,7 +640,7 @@ impl Engine {
             None => existing.iter().map(|&(id, slot)| Cand::Existing { id, slot }).collect(),
         };
         let spec = NonceSpec::OwnPiv(piv.clone());
-        let opened = self.try_candidates(
+        let mut opened = self.try_candidates(
             &candidates,
             &spec,
             &kid,
@@ -646,6 +650,21 @@ impl Engine {
             r,
             meta.frame,
         );
+        if opened.is_none() && opt.kudos().is_some() {
+            // A KUDOS message must not be protected with CTX_OLD; find out whether it was (the
+            // KUDOS observer reports it as a conformance slip).
+            let plain: Vec<Cand> = existing.iter().map(|&(id, slot)| Cand::Existing { id, slot }).collect();
+            opened = self.try_candidates(
+                &plain,
+                &spec,
+                &kid,
+                &piv,
+                m.payload(),
+                input.missing_bytes,
+                r,
+                meta.frame,
+            );
+        }
         let entry_nonce;
         match opened {
             Some(o) => {
@@ -805,7 +824,7 @@ impl Engine {
                 // Convergent: updateCtx(X1|N1, X2|N2) with the other peer's recent input. Which
                 // X enters when a peer sent both a divergent and a convergent message is not
                 // specified (PROTOCOLS.md §8.3): also try this peer's own divergent X.
-                let root = self.store.get(base).map_or(base, |c| c.root);
+                let root = self.store.lineage_root(base);
                 let recent = self.kudos_inputs.get(&root);
                 let mut owns = vec![own.clone()];
                 for i in recent.into_iter().flatten().rev() {
@@ -939,6 +958,8 @@ impl Engine {
     /// Adds a verified KUDOS context to the store, with its place in the lineage.
     fn insert_kudos(&mut self, kc: &KudosCand, derived: DerivedContext, frame: u64) -> CtxId {
         let Some(base) = self.store.get(kc.base) else { return kc.base };
+        // A no-FS update derives from the bootstrap context but continues the same lineage.
+        let root = self.store.lineage_root(kc.base);
         let (generation, label, how) = match kc.kind {
             CtxKind::KudosTemp => {
                 let n = self
@@ -949,19 +970,30 @@ impl Engine {
                 (base.generation, format!("{}-temp{}", base.label, n + 1), "KUDOS CTX_TEMP")
             }
             _ => {
+                // From the bootstrap context the new generation follows the lineage's current one.
                 let g = if base.bootstrap {
                     self.store
-                        .lineage(base.root)
+                        .lineage(root)
                         .first()
                         .and_then(|&l| self.store.get(l))
                         .map_or(0, |c| c.generation)
                 } else {
                     base.generation
                 };
-                (g + 1, format!("g{}", g + 1), "KUDOS CTX_NEW")
+                // A restarted execution derives a second CTX_NEW of the same generation.
+                let taken = |label: &str| {
+                    self.store.iter().any(|c| self.store.lineage_root(c.id) == root && c.label == label)
+                };
+                let mut label = format!("g{}", g + 1);
+                let mut n = 1;
+                while taken(&label) {
+                    n += 1;
+                    label = format!("g{}.{n}", g + 1);
+                }
+                (g + 1, label, "KUDOS CTX_NEW")
             }
         };
-        let root_name = self.store.get(base.root).map_or_else(|| base.name.clone(), |r| r.name.clone());
+        let root_name = self.store.get(root).map_or_else(|| base.name.clone(), |r| r.name.clone());
         let new = NewContext {
             name: format!("{root_name}/{label}"),
             label,
@@ -1053,7 +1085,7 @@ impl Engine {
                 return;
             }
         };
-        let opened = self.try_candidates(
+        let mut opened = self.try_candidates(
             &candidates,
             &spec,
             &entry.kid,
@@ -1063,6 +1095,19 @@ impl Engine {
             r,
             meta.frame,
         );
+        if opened.is_none() && opt.kudos().is_some() {
+            let plain = [Cand::Existing { id: req_ctx, slot: responder }];
+            opened = self.try_candidates(
+                &plain,
+                &spec,
+                &entry.kid,
+                &entry.piv,
+                m.payload(),
+                input.missing_bytes,
+                r,
+                meta.frame,
+            );
+        }
         match opened {
             Some(o) => {
                 let id = o.id;
@@ -1142,6 +1187,7 @@ impl Engine {
             generation: ctx.generation,
             kind: ctx.kind,
             parent: ctx.parent,
+            retired: ctx.retired_at.is_some_and(|r| frame > r),
             root: ctx.root,
             sender: slot,
             sender_name: ctx.slot_names.get(slot),

@@ -275,6 +275,15 @@ impl ContextStore {
         Ok(store)
     }
 
+    /// The lineage a context belongs to: its root, except that a bootstrap context belongs to
+    /// the initial context it was loaded for (a no-FS CTX_NEW continues that association).
+    pub fn lineage_root(&self, id: CtxId) -> CtxId {
+        if let Some((&root, _)) = self.bootstraps.iter().find(|(_, b)| **b == id) {
+            return root;
+        }
+        self.contexts.get(id).map_or(id, |c| c.root)
+    }
+
     /// The KUDOS bootstrap context of a lineage (keys file `role = "kudos-bootstrap"`).
     pub fn bootstrap_for(&self, root: CtxId) -> Option<CtxId> {
         self.bootstraps.get(&root).copied()
@@ -295,7 +304,7 @@ impl ContextStore {
     /// Adds a context; returns its id.
     pub fn insert(&mut self, c: NewContext) -> CtxId {
         let id = self.contexts.len();
-        let root = c.parent.and_then(|p| self.contexts.get(p)).map_or(id, |p| p.root);
+        let root = c.parent.map_or(id, |p| self.lineage_root(p));
         let reversed = c.derived.reversed();
         for slot in [PeerSlot::A, PeerSlot::B] {
             let sid = match slot {

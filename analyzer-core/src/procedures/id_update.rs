@@ -36,11 +36,20 @@ pub struct IdUpdateConfig {
     /// ENDING_TIMER in seconds (>= 3 x REPEAT_TIMER; REPEAT_TIMER defaults to MAX_TRANSMIT_WAIT
     /// = 93 s).
     pub ending_timer_secs: u32,
+    /// The peers gave up (-06 allows an ending counter instead of the timer): this many
+    /// consecutive messages of the association without Recipient-ID or Recipient-ID-Ack while
+    /// the run has not succeeded end it as failed.
+    pub quiet_messages: u32,
 }
 
 impl Default for IdUpdateConfig {
     fn default() -> Self {
-        IdUpdateConfig { recipient_id_option: 24, recipient_id_ack_option: 32, ending_timer_secs: 3 * 93 }
+        IdUpdateConfig {
+            recipient_id_option: 24,
+            recipient_id_ack_option: 32,
+            ending_timer_secs: 3 * 93,
+            quiet_messages: 4,
+        }
     }
 }
 
@@ -76,6 +85,8 @@ struct Run {
     start: Timestamp,
     /// Both peers succeeded (the run ends once CTX_B is known).
     completed: bool,
+    /// Consecutive messages without Recipient-ID or Recipient-ID-Ack.
+    quiet: u32,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +94,9 @@ struct Assoc {
     run: Option<Run>,
     /// CTX_B of the last completed run, until the new IDs are first used.
     pending_switch: Option<(usize, CtxId, CtxId)>,
+    /// A run completed by a request: its response still belongs to it (procedure index,
+    /// request frame), like Resp#4 in the -06 example.
+    closing: Option<(usize, u64)>,
 }
 
 /// The observer for all associations.
@@ -150,6 +164,49 @@ impl IdUpdateObserver {
         let st = self.assocs.entry(root).or_default();
 
         if rid.is_none() && ack.is_none() {
+            if let Some((index, req)) = st.closing
+                && o.record.request_frame == Some(req)
+                && let Some(p) = lane.procedures.get_mut(index)
+            {
+                p.messages.push(ProcMessage {
+                    frame: o.frame,
+                    ts: o.ts,
+                    from: s,
+                    is_request: o.is_request,
+                    label: o.summary.to_string(),
+                    x: None,
+                    nonce: None,
+                    context_label: ctx.label.clone(),
+                });
+                p.touch(o.frame, o.ts);
+                st.closing = None;
+            }
+            if let Some(run) = st.run.as_mut()
+                && let Some(p) = lane.procedures.get_mut(run.index)
+            {
+                p.messages.push(ProcMessage {
+                    frame: o.frame,
+                    ts: o.ts,
+                    from: s,
+                    is_request: o.is_request,
+                    label: o.summary.to_string(),
+                    x: None,
+                    nonce: None,
+                    context_label: ctx.label.clone(),
+                });
+                p.touch(o.frame, o.ts);
+                run.quiet += 1;
+                if !run.completed && run.quiet >= self.config.quiet_messages {
+                    let run = run.clone();
+                    st.run = None;
+                    let why = format!(
+                        "{} messages without Recipient-ID or Recipient-ID-Ack (the peers gave up)",
+                        run.quiet
+                    );
+                    Self::fail(lane, &mut out, root, &run, o.frame, o.ts, &why, &names);
+                    return out;
+                }
+            }
             // A 5.03 without Recipient-ID answering an offer aborts the run (§2.2).
             if let Some(run) = &st.run
                 && !o.is_request
@@ -231,6 +288,7 @@ impl IdUpdateObserver {
                         ctx_b: None,
                         start: o.ts,
                         completed: false,
+                        quiet: 0,
                     });
                     out.events.push(event(root, number, text));
                 }
@@ -266,6 +324,7 @@ impl IdUpdateObserver {
         }
         let st = self.assocs.entry(root).or_default();
         let Some(run) = st.run.as_mut() else { return out };
+        run.quiet = 0;
         let Some(p) = lane.procedures.get_mut(run.index) else { return out };
         p.messages.push(ProcMessage {
             frame: o.frame,
@@ -349,6 +408,7 @@ impl IdUpdateObserver {
         }
         if run.done.iter().all(|d| *d) && !run.completed {
             run.completed = true;
+            st.closing = o.is_request.then_some((run.index, o.frame));
             p.outcome = Outcome::Completed;
             let text = format!("ID update #{} completed: CTX_B valid", p.number);
             p.mark(o.frame, o.ts, MarkerKind::Completed, text.clone());
@@ -395,14 +455,13 @@ impl IdUpdateObserver {
         let Some(p) = lane.procedures.get_mut(run.index) else { return };
         let counts: Vec<String> = (0..2)
             .map(|i| {
-                format!(
-                    "{} sent {} Acks",
-                    names.get(i).unwrap_or(&"peer"),
-                    run.acks_sent.get(i).copied().unwrap_or(0)
-                )
+                format!("{} {}", names.get(i).unwrap_or(&"peer"), run.acks_sent.get(i).copied().unwrap_or(0))
             })
             .collect();
-        let reason = format!("{why} ({}); the old IDs stay, CTX_B is dropped", counts.join(", "));
+        let reason = format!(
+            "{why}; Recipient-ID-Acks sent: {}; the old IDs stay, CTX_B is dropped",
+            counts.join(", ")
+        );
         p.outcome = Outcome::Failed { reason: reason.clone() };
         p.mark(frame, ts, MarkerKind::Aborted, reason.clone());
         out.events.push(event(root, p.number, format!("ID update #{} failed: {reason}", p.number)));

@@ -71,6 +71,8 @@ struct Execution {
     /// Each peer's X || N input offered in this execution (divergent or convergent).
     offered: [Option<Vec<u8>>; 2],
     base: Option<CtxId>,
+    /// The context in use when the execution started.
+    previous: Option<CtxId>,
     new_ctx: Option<CtxId>,
     confirmed: [bool; 2],
 }
@@ -147,7 +149,8 @@ impl KudosObserver {
                         "this association derives KUDOS contexts with ExpandLabel WITHOUT the length prefixes of draft-ietf-core-oscore-key-update-14 §4.2 (as 2024 Californium code did, PROTOCOLS.md §8.2): peers on the draft encoding cannot interoperate".to_string(),
                     ));
                 }
-                if ctx.kind != CtxKind::KudosTemp && ctx.kind != CtxKind::KudosNew {
+                // Opened by a stored context rather than one derived from its own nonce.
+                if k.own_input_used.is_none() {
                     out.findings.push(finding(
                         FindingKind::KudosOldContext,
                         Severity::High,
@@ -156,6 +159,8 @@ impl KudosObserver {
                             ctx.name, ctx.label
                         ),
                     ));
+                    // Not a KUDOS message its receiver would accept: no execution, no state change.
+                    return out;
                 }
                 let current_number =
                     st.current.as_ref().and_then(|e| lane.procedures.get(e.index)).map(|p| p.number);
@@ -174,10 +179,35 @@ impl KudosObserver {
                         ),
                     ));
                 }
+                let arrow = ProcMessage {
+                    frame: o.frame,
+                    ts: o.ts,
+                    from: s,
+                    is_request: o.is_request,
+                    label: format!(
+                        "{} {}",
+                        if convergent { "convergent" } else { "divergent" },
+                        kind_of(o.is_request)
+                    ),
+                    x: Some(k.x),
+                    nonce: Some(k.nonce.clone()),
+                    context_label: ctx.label.clone(),
+                };
                 if !convergent {
-                    self.divergent(lane, o, &mut out, root, s, k.input.clone(), k.base, no_fs, preserve);
+                    self.divergent(
+                        lane,
+                        o,
+                        &mut out,
+                        root,
+                        s,
+                        k.input.clone(),
+                        k.base,
+                        no_fs,
+                        preserve,
+                        arrow,
+                    );
                 } else {
-                    self.convergent(lane, o, &mut out, root, s, k.input.clone(), k.base);
+                    self.convergent(lane, o, &mut out, root, s, k.input.clone(), k.base, arrow);
                 }
                 // Remember the nonce under the execution it belongs to now.
                 if let Some(st) = self.assocs.get_mut(&root) {
@@ -193,24 +223,6 @@ impl KudosObserver {
                         }
                     }
                 }
-                // The message as an arrow.
-                if let Some(p) = self.current_procedure(lane, root) {
-                    p.messages.push(ProcMessage {
-                        frame: o.frame,
-                        ts: o.ts,
-                        from: s,
-                        is_request: o.is_request,
-                        label: format!(
-                            "{} {}",
-                            if convergent { "convergent" } else { "divergent" },
-                            kind_of(o.is_request)
-                        ),
-                        x: Some(k.x),
-                        nonce: Some(k.nonce.clone()),
-                        context_label: ctx.label.clone(),
-                    });
-                    p.touch(o.frame, o.ts);
-                }
             }
             _ => {
                 // CTX_NEW re-derived with new IDs (ID update inside KUDOS) is CTX_NEW too.
@@ -220,11 +232,6 @@ impl KudosObserver {
             }
         }
         out
-    }
-
-    fn current_procedure<'l>(&self, lane: &'l mut Lane, root: CtxId) -> Option<&'l mut Procedure> {
-        let e = self.assocs.get(&root)?.current.as_ref()?;
-        lane.procedures.get_mut(e.index)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -239,8 +246,12 @@ impl KudosObserver {
         base: Option<CtxId>,
         no_fs: bool,
         preserve: bool,
+        arrow: ProcMessage,
     ) {
         let who = name_of(lane, s);
+        // The context the association used until now (retired with CTX_OLD on completion,
+        // also when the update derives from the bootstrap context).
+        let previous = lane.phases.last().map(|ph| ph.ctx);
         let Some(st) = self.assocs.get_mut(&root) else { return };
         let ctx = o.record.context.as_ref();
         // A divergent message derived from the running execution's CTX_NEW starts a second
@@ -269,6 +280,22 @@ impl KudosObserver {
                 let me = idx(s);
                 match e.offered.get(me).cloned().flatten() {
                     Some(prev) if prev == input => {
+                        // Repeating the divergent message after a convergent reply means that
+                        // reply never arrived: no key confirmation for this peer after all.
+                        if e.confirmed.get(me).copied().unwrap_or(false) {
+                            if let Some(c) = e.confirmed.get_mut(me) {
+                                *c = false;
+                            }
+                            if let Some(c) = p.confirmation.get_mut(me) {
+                                *c = None;
+                            }
+                            p.mark(
+                                o.frame,
+                                o.ts,
+                                MarkerKind::Flag,
+                                format!("{who} repeats its divergent message: the convergent reply was lost"),
+                            );
+                        }
                         out.events.push(event(root, p, format!("{who} repeats its divergent message")));
                     }
                     Some(_) => {
@@ -316,8 +343,13 @@ impl KudosObserver {
             if let Some(slot) = offered.get_mut(idx(s)) {
                 *slot = Some(input);
             }
-            st.current = Some(Execution { index, offered, base, new_ctx: None, confirmed: [false, false] });
+            st.current =
+                Some(Execution { index, offered, base, previous, new_ctx: None, confirmed: [false, false] });
             out.events.push(FrameEvent { kind: ProcedureKind::Kudos, lane: root, procedure: number, text });
+        }
+        if let Some(p) = st.current.as_ref().and_then(|e| lane.procedures.get_mut(e.index)) {
+            p.touch(arrow.frame, arrow.ts);
+            p.messages.push(arrow);
         }
         if let Some(ps) = st.peers.get_mut(idx(s)) {
             *ps = PeerState::Busy;
@@ -361,7 +393,9 @@ impl KudosObserver {
         s: PeerSlot,
         input: Vec<u8>,
         base: Option<CtxId>,
+        arrow: ProcMessage,
     ) {
+        let previous = lane.phases.last().map(|ph| ph.ctx);
         let Some(st) = self.assocs.get_mut(&root) else { return };
         let Some(ctx) = o.record.context.as_ref() else { return };
         if st.current.is_none() {
@@ -382,12 +416,15 @@ impl KudosObserver {
                 index: lane.procedures.len() - 1,
                 offered: [None, None],
                 base,
+                previous,
                 new_ctx: None,
                 confirmed: [false, false],
             });
         }
         let Some(e) = st.current.as_mut() else { return };
         let Some(p) = lane.procedures.get_mut(e.index) else { return };
+        p.touch(arrow.frame, arrow.ts);
+        p.messages.push(arrow);
         if let Some(slot) = e.offered.get_mut(idx(s)) {
             *slot = Some(input);
         }
@@ -442,6 +479,15 @@ impl KudosObserver {
         label: String,
     ) {
         let who = name_of(lane, s);
+        if o.record.context.as_ref().is_some_and(|c| c.retired) {
+            out.findings.push(finding(
+                FindingKind::KudosRetention,
+                Severity::Info,
+                format!(
+                    "late message from {who} opened with the retired context {label} after a completed key update (retention policy): accepted only until the peers delete CTX_OLD"
+                ),
+            ));
+        }
         let Some(st) = self.assocs.get_mut(&root) else { return };
         let Some(e) = st.current.as_ref() else { return };
         let state = st.peers.get(idx(s)).copied().unwrap_or_default();
@@ -513,15 +559,24 @@ impl KudosObserver {
         out.events.push(event(root, p, text));
         if e.confirmed.iter().all(|c| *c) {
             p.outcome = Outcome::Completed;
-            let mut text =
-                format!("KUDOS #{} completed in {}s", p.number, Nanos(o.ts.nanos_since(p.start_ts)));
-            if let Some(old) = e.base {
-                let old_label =
-                    p.derived.iter().find(|d| d.parent == Some(old)).and_then(|d| d.parent_label.clone());
-                p.mark(o.frame, o.ts, MarkerKind::Retired { ctx: old }, "CTX_OLD retired");
-                out.retired.push(old);
-                if let Some(l) = old_label {
-                    text.push_str(&format!("; {l} retired"));
+            let text = format!("KUDOS #{} completed in {}s", p.number, Nanos(o.ts.nanos_since(p.start_ts)));
+            // CTX_OLD (the base; the driver keeps a bootstrap context) and the context in use
+            // before, when the update derived from the bootstrap context.
+            let mut old: Vec<CtxId> = e.base.into_iter().chain(e.previous).collect();
+            old.dedup();
+            old.retain(|c| Some(*c) != e.new_ctx);
+            for c in old {
+                let label = p
+                    .derived
+                    .iter()
+                    .find(|d| d.parent == Some(c))
+                    .and_then(|d| d.parent_label.clone())
+                    .or_else(|| lane.phases.iter().find(|ph| ph.ctx == c).map(|ph| ph.label.clone()));
+                out.retired.push(c);
+                if let Some(l) = label
+                    && l != "bootstrap"
+                {
+                    p.mark(o.frame, o.ts, MarkerKind::Retired { ctx: c }, format!("{l} retired"));
                 }
             }
             p.mark(o.frame, o.ts, MarkerKind::Completed, text.clone());
