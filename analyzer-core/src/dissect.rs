@@ -136,32 +136,54 @@ impl Tree {
     }
 }
 
+/// Whether display labels are built (`false`: only fields and values, for filters and
+/// `tshark -T fields`, several times cheaper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels(pub bool);
+
+/// A label: formatted when labels are wanted, empty otherwise.
+macro_rules! lbl {
+    ($l:expr, $($t:tt)*) => {
+        if $l.0 { format!($($t)*) } else { String::new() }
+    };
+}
+
 /// Builds the tree of a frame from its record (pure: no analysis state needed).
 pub fn dissect(record: &FrameRecord) -> Tree {
-    let mut roots = vec![frame_node(record)];
+    dissect_with(record, Labels(true))
+}
+
+/// The same tree without display labels: every field with its value and span, for filters.
+pub fn dissect_fields(record: &FrameRecord) -> Tree {
+    dissect_with(record, Labels(false))
+}
+
+fn dissect_with(record: &FrameRecord, lb: Labels) -> Tree {
+    let mut roots = vec![frame_node(record, lb)];
     for l in &record.layers {
-        roots.push(layer_node(l, SpanSource::Frame));
+        roots.push(layer_node(l, SpanSource::Frame, lb));
     }
     if !record.reassembled_from.is_empty() {
         let list = record.reassembled_from.iter().map(|f| format!("#{f}")).collect::<Vec<_>>().join(", ");
         roots.push(
             Node::field(
-                format!("Reassembled datagram from {} fragments: {list}", record.reassembled_from.len()),
+                lbl!(lb, "Reassembled datagram from {} fragments: {list}", record.reassembled_from.len()),
                 "reassembled.frames",
                 FieldValue::Str(list.clone()),
             )
             .generated(),
         );
         for l in &record.reassembled_layers {
-            roots.push(layer_node(l, SpanSource::Reassembled));
+            roots.push(layer_node(l, SpanSource::Reassembled, lb));
         }
     }
     if let Some(c) = &record.coap {
-        roots.push(coap_node(c));
+        roots.push(coap_node(c, lb));
         if let Some(o) = &c.oscore {
-            roots.push(oscore_node(c, o));
+            roots.push(oscore_node(c, o, lb));
             if let Some(inner) = &o.inner {
-                let mut n = Node::text(format!(
+                let mut n = Node::text(lbl!(
+                    lb,
                     "Decrypted OSCORE ({} bytes of plaintext{})",
                     inner.bytes.len(),
                     if o.status == Status::TagTruncated { ", tag NOT verified" } else { "" }
@@ -169,7 +191,7 @@ pub fn dissect(record: &FrameRecord) -> Tree {
                 .at(Some(Span::Decrypted { start: 0, end: inner.bytes.len() }));
                 let span_of =
                     |r: std::ops::Range<usize>| Some(Span::Decrypted { start: r.start, end: r.end });
-                message_fields(&mut n, inner, "oscore.inner", &span_of);
+                message_fields(&mut n, inner, "oscore.inner", &span_of, lb);
                 roots.push(n);
             }
         }
@@ -186,11 +208,11 @@ pub fn dissect(record: &FrameRecord) -> Tree {
         roots.push(n);
     }
     if !record.findings.is_empty() {
-        let mut n = Node::text(format!("Findings ({})", record.findings.len()));
+        let mut n = Node::text(lbl!(lb, "Findings ({})", record.findings.len()));
         for f in &record.findings {
             n.push(
                 Node::field(
-                    format!("[{}] {}: {}", f.severity, f.kind, f.message),
+                    lbl!(lb, "[{}] {}: {}", f.severity, f.kind, f.message),
                     "finding.kind",
                     FieldValue::Str(f.kind.as_str().to_string()),
                 )
@@ -202,87 +224,96 @@ pub fn dissect(record: &FrameRecord) -> Tree {
     Tree { roots }
 }
 
-fn frame_node(r: &FrameRecord) -> Node {
-    let mut n =
-        Node::text(format!("Frame {}: {} bytes on wire, {} bytes captured", r.number, r.orig_len, r.cap_len))
-            .at(Some(Span::frame(0..r.cap_len)));
-    n.push(Node::field(format!("Frame Number: {}", r.number), "frame.number", FieldValue::Uint(r.number)));
+fn frame_node(r: &FrameRecord, lb: Labels) -> Node {
+    let mut n = Node::text(lbl!(
+        lb,
+        "Frame {}: {} bytes on wire, {} bytes captured",
+        r.number,
+        r.orig_len,
+        r.cap_len
+    ))
+    .at(Some(Span::frame(0..r.cap_len)));
+    n.push(Node::field(lbl!(lb, "Frame Number: {}", r.number), "frame.number", FieldValue::Uint(r.number)));
     n.push(Node::field(
-        format!("Epoch Time: {}", r.ts),
+        lbl!(lb, "Epoch Time: {}", r.ts),
         "frame.time_epoch",
         FieldValue::Str(r.ts.to_string()),
     ));
     n.push(
         Node::field(
-            format!("Time since first frame: {} seconds", r.rel_time),
+            lbl!(lb, "Time since first frame: {} seconds", r.rel_time),
             "frame.time_relative",
             FieldValue::Str(r.rel_time.to_string()),
         )
         .generated(),
     );
     n.push(Node::field(
-        format!("Frame Length: {}", r.orig_len),
+        lbl!(lb, "Frame Length: {}", r.orig_len),
         "frame.len",
         FieldValue::Uint(r.orig_len.into()),
     ));
     n.push(Node::field(
-        format!("Capture Length: {}", r.cap_len),
+        lbl!(lb, "Capture Length: {}", r.cap_len),
         "frame.cap_len",
         FieldValue::Uint(r.cap_len as u64),
     ));
     n.push(Node::field(
-        format!("Link Type: {}", r.link_type),
+        lbl!(lb, "Link Type: {}", r.link_type),
         "frame.link_type",
         FieldValue::Uint(r.link_type.0.into()),
     ));
     n
 }
 
-fn layer_node(l: &Layer, source: SpanSource) -> Node {
+fn layer_node(l: &Layer, source: SpanSource, lb: Labels) -> Node {
     let span = Some(Span::new(source, l.range.clone()));
     let f = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v);
     match &l.info {
         LayerInfo::Ethernet { dst, src, ethertype } => {
-            Node::text(format!("Ethernet II, Src: {src}, Dst: {dst}")).at(span).with(vec![
-                f(format!("Destination: {dst}"), "eth.dst", FieldValue::Bytes(dst.as_bytes().to_vec())),
-                f(format!("Source: {src}"), "eth.src", FieldValue::Bytes(src.as_bytes().to_vec())),
-                f(format!("Type: {ethertype:#06x}"), "eth.type", FieldValue::Uint((*ethertype).into())),
+            Node::text(lbl!(lb, "Ethernet II, Src: {src}, Dst: {dst}")).at(span).with(vec![
+                f(lbl!(lb, "Destination: {dst}"), "eth.dst", FieldValue::Bytes(dst.as_bytes().to_vec())),
+                f(lbl!(lb, "Source: {src}"), "eth.src", FieldValue::Bytes(src.as_bytes().to_vec())),
+                f(lbl!(lb, "Type: {ethertype:#06x}"), "eth.type", FieldValue::Uint((*ethertype).into())),
             ])
         }
         LayerInfo::Vlan { tpid, pcp, dei, vid, ethertype } => {
-            Node::text(format!("802.1Q Virtual LAN, PRI: {pcp}, DEI: {}, ID: {vid}", u8::from(*dei)))
+            Node::text(lbl!(lb, "802.1Q Virtual LAN, PRI: {pcp}, DEI: {}, ID: {vid}", u8::from(*dei)))
                 .at(span)
                 .with(vec![
-                    f(format!("TPID: {tpid:#06x}"), "vlan.tpid", FieldValue::Uint((*tpid).into())),
-                    f(format!("Priority: {pcp}"), "vlan.priority", FieldValue::Uint((*pcp).into())),
-                    f(format!("DEI: {}", u8::from(*dei)), "vlan.dei", FieldValue::Bool(*dei)),
-                    f(format!("ID: {vid}"), "vlan.id", FieldValue::Uint((*vid).into())),
-                    f(format!("Type: {ethertype:#06x}"), "vlan.etype", FieldValue::Uint((*ethertype).into())),
+                    f(lbl!(lb, "TPID: {tpid:#06x}"), "vlan.tpid", FieldValue::Uint((*tpid).into())),
+                    f(lbl!(lb, "Priority: {pcp}"), "vlan.priority", FieldValue::Uint((*pcp).into())),
+                    f(lbl!(lb, "DEI: {}", u8::from(*dei)), "vlan.dei", FieldValue::Bool(*dei)),
+                    f(lbl!(lb, "ID: {vid}"), "vlan.id", FieldValue::Uint((*vid).into())),
+                    f(
+                        lbl!(lb, "Type: {ethertype:#06x}"),
+                        "vlan.etype",
+                        FieldValue::Uint((*ethertype).into()),
+                    ),
                 ])
         }
         LayerInfo::LinuxSll { version, packet_type, arphrd, addr, protocol, ifindex } => {
-            let mut n = Node::text(format!("Linux cooked capture v{version}")).at(span).with(vec![
+            let mut n = Node::text(lbl!(lb, "Linux cooked capture v{version}")).at(span).with(vec![
                 f(
-                    format!("Packet type: {packet_type}"),
+                    lbl!(lb, "Packet type: {packet_type}"),
                     "sll.pkttype",
                     FieldValue::Uint((*packet_type).into()),
                 ),
                 f(
-                    format!("Link-layer address type: {arphrd}"),
+                    lbl!(lb, "Link-layer address type: {arphrd}"),
                     "sll.hatype",
                     FieldValue::Uint((*arphrd).into()),
                 ),
-                f(format!("Source: {addr}"), "sll.src", FieldValue::Bytes(addr.as_bytes().to_vec())),
-                f(format!("Protocol: {protocol:#06x}"), "sll.etype", FieldValue::Uint((*protocol).into())),
+                f(lbl!(lb, "Source: {addr}"), "sll.src", FieldValue::Bytes(addr.as_bytes().to_vec())),
+                f(lbl!(lb, "Protocol: {protocol:#06x}"), "sll.etype", FieldValue::Uint((*protocol).into())),
             ]);
             if let Some(i) = ifindex {
-                n.push(f(format!("Interface index: {i}"), "sll.ifindex", FieldValue::Uint((*i).into())));
+                n.push(f(lbl!(lb, "Interface index: {i}"), "sll.ifindex", FieldValue::Uint((*i).into())));
             }
             n
         }
-        LayerInfo::Loopback { family } => Node::text(format!("Null/Loopback, Family: {family}"))
+        LayerInfo::Loopback { family } => Node::text(lbl!(lb, "Null/Loopback, Family: {family}"))
             .at(span)
-            .with(vec![f(format!("Family: {family}"), "null.family", FieldValue::Uint((*family).into()))]),
+            .with(vec![f(lbl!(lb, "Family: {family}"), "null.family", FieldValue::Uint((*family).into()))]),
         LayerInfo::Ieee802154 {
             frame_type,
             frame_version,
@@ -294,52 +325,53 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
             security,
             fcs,
         } => {
-            let mut n = Node::text(format!(
+            let mut n = Node::text(lbl!(
+                lb,
                 "IEEE 802.15.4, Src: {}, Dst: {}",
                 src.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
                 dst.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into())
             ))
             .at(span);
             n.push(f(
-                format!("Frame Type: {frame_type}"),
+                lbl!(lb, "Frame Type: {frame_type}"),
                 "wpan.frame_type",
                 FieldValue::Uint((*frame_type).into()),
             ));
             n.push(f(
-                format!("Frame Version: {frame_version}"),
+                lbl!(lb, "Frame Version: {frame_version}"),
                 "wpan.version",
                 FieldValue::Uint((*frame_version).into()),
             ));
             if let Some(s) = seq {
-                n.push(f(format!("Sequence Number: {s}"), "wpan.seq_no", FieldValue::Uint((*s).into())));
+                n.push(f(lbl!(lb, "Sequence Number: {s}"), "wpan.seq_no", FieldValue::Uint((*s).into())));
             }
             if let Some(p) = dst_pan {
                 n.push(f(
-                    format!("Destination PAN: {p:#06x}"),
+                    lbl!(lb, "Destination PAN: {p:#06x}"),
                     "wpan.dst_pan",
                     FieldValue::Uint((*p).into()),
                 ));
             }
             if let Some(a) = dst {
-                n.push(f(format!("Destination: {a}"), "wpan.dst", FieldValue::Bytes(a.as_bytes().to_vec())));
+                n.push(f(lbl!(lb, "Destination: {a}"), "wpan.dst", FieldValue::Bytes(a.as_bytes().to_vec())));
             }
             if let Some(p) = src_pan {
-                n.push(f(format!("Source PAN: {p:#06x}"), "wpan.src_pan", FieldValue::Uint((*p).into())));
+                n.push(f(lbl!(lb, "Source PAN: {p:#06x}"), "wpan.src_pan", FieldValue::Uint((*p).into())));
             }
             if let Some(a) = src {
-                n.push(f(format!("Source: {a}"), "wpan.src", FieldValue::Bytes(a.as_bytes().to_vec())));
+                n.push(f(lbl!(lb, "Source: {a}"), "wpan.src", FieldValue::Bytes(a.as_bytes().to_vec())));
             }
-            n.push(f(format!("Security Enabled: {security}"), "wpan.security", FieldValue::Bool(*security)));
+            n.push(f(lbl!(lb, "Security Enabled: {security}"), "wpan.security", FieldValue::Bool(*security)));
             if let Some(ok) = fcs {
                 n.push(f(
-                    format!("FCS: {}", if *ok { "correct" } else { "incorrect" }),
+                    lbl!(lb, "FCS: {}", if *ok { "correct" } else { "incorrect" }),
                     "wpan.fcs_ok",
                     FieldValue::Bool(*ok),
                 ));
             }
             n
         }
-        LayerInfo::Sixlowpan { header } => sixlowpan_node(header).at(span),
+        LayerInfo::Sixlowpan { header } => sixlowpan_node(header, lb).at(span),
         LayerInfo::Ipv4 {
             src,
             dst,
@@ -353,39 +385,39 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
             header_len,
             checksum_ok,
         } => {
-            let mut n = Node::text(format!("Internet Protocol Version 4, Src: {src}, Dst: {dst}"))
+            let mut n = Node::text(lbl!(lb, "Internet Protocol Version 4, Src: {src}, Dst: {dst}"))
                 .at(span)
                 .with(vec![
                     f(
-                        format!("Header Length: {header_len} bytes"),
+                        lbl!(lb, "Header Length: {header_len} bytes"),
                         "ip.hdr_len",
                         FieldValue::Uint((*header_len).into()),
                     ),
-                    f(format!("Total Length: {total_len}"), "ip.len", FieldValue::Uint((*total_len).into())),
-                    f(format!("Identification: {id:#06x} ({id})"), "ip.id", FieldValue::Uint((*id).into())),
+                    f(lbl!(lb, "Total Length: {total_len}"), "ip.len", FieldValue::Uint((*total_len).into())),
+                    f(lbl!(lb, "Identification: {id:#06x} ({id})"), "ip.id", FieldValue::Uint((*id).into())),
                     f(
-                        format!("Don't fragment: {dont_fragment}"),
+                        lbl!(lb, "Don't fragment: {dont_fragment}"),
                         "ip.flags.df",
                         FieldValue::Bool(*dont_fragment),
                     ),
                     f(
-                        format!("More fragments: {more_fragments}"),
+                        lbl!(lb, "More fragments: {more_fragments}"),
                         "ip.flags.mf",
                         FieldValue::Bool(*more_fragments),
                     ),
                     f(
-                        format!("Fragment Offset: {}", u32::from(*fragment_offset) * 8),
+                        lbl!(lb, "Fragment Offset: {}", u32::from(*fragment_offset) * 8),
                         "ip.frag_offset",
                         FieldValue::Uint(u64::from(*fragment_offset) * 8),
                     ),
-                    f(format!("Time to Live: {ttl}"), "ip.ttl", FieldValue::Uint((*ttl).into())),
-                    f(format!("Protocol: {protocol}"), "ip.proto", FieldValue::Uint((*protocol).into())),
-                    f(format!("Source Address: {src}"), "ip.src", FieldValue::Str(src.to_string())),
-                    f(format!("Destination Address: {dst}"), "ip.dst", FieldValue::Str(dst.to_string())),
+                    f(lbl!(lb, "Time to Live: {ttl}"), "ip.ttl", FieldValue::Uint((*ttl).into())),
+                    f(lbl!(lb, "Protocol: {protocol}"), "ip.proto", FieldValue::Uint((*protocol).into())),
+                    f(lbl!(lb, "Source Address: {src}"), "ip.src", FieldValue::Str(src.to_string())),
+                    f(lbl!(lb, "Destination Address: {dst}"), "ip.dst", FieldValue::Str(dst.to_string())),
                 ]);
             if let Some(ok) = checksum_ok {
                 n.push(f(
-                    format!("Header checksum: {}", if *ok { "correct" } else { "incorrect" }),
+                    lbl!(lb, "Header checksum: {}", if *ok { "correct" } else { "incorrect" }),
                     "ip.checksum_ok",
                     FieldValue::Bool(*ok),
                 ));
@@ -403,39 +435,39 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
             extensions,
             fragment,
         } => {
-            let mut n = Node::text(format!("Internet Protocol Version 6, Src: {src}, Dst: {dst}"))
+            let mut n = Node::text(lbl!(lb, "Internet Protocol Version 6, Src: {src}, Dst: {dst}"))
                 .at(span)
                 .with(vec![
                     f(
-                        format!("Traffic Class: {traffic_class:#04x}"),
+                        lbl!(lb, "Traffic Class: {traffic_class:#04x}"),
                         "ipv6.tclass",
                         FieldValue::Uint((*traffic_class).into()),
                     ),
                     f(
-                        format!("Flow Label: {flow_label:#07x}"),
+                        lbl!(lb, "Flow Label: {flow_label:#07x}"),
                         "ipv6.flow",
                         FieldValue::Uint((*flow_label).into()),
                     ),
                     f(
-                        format!("Payload Length: {payload_len}"),
+                        lbl!(lb, "Payload Length: {payload_len}"),
                         "ipv6.plen",
                         FieldValue::Uint((*payload_len).into()),
                     ),
                     f(
-                        format!("Next Header: {next_header}"),
+                        lbl!(lb, "Next Header: {next_header}"),
                         "ipv6.nxt",
                         FieldValue::Uint((*next_header).into()),
                     ),
-                    f(format!("Hop Limit: {hop_limit}"), "ipv6.hlim", FieldValue::Uint((*hop_limit).into())),
-                    f(format!("Source Address: {src}"), "ipv6.src", FieldValue::Str(src.to_string())),
-                    f(format!("Destination Address: {dst}"), "ipv6.dst", FieldValue::Str(dst.to_string())),
+                    f(lbl!(lb, "Hop Limit: {hop_limit}"), "ipv6.hlim", FieldValue::Uint((*hop_limit).into())),
+                    f(lbl!(lb, "Source Address: {src}"), "ipv6.src", FieldValue::Str(src.to_string())),
+                    f(lbl!(lb, "Destination Address: {dst}"), "ipv6.dst", FieldValue::Str(dst.to_string())),
                 ]);
             for (t, len) in extensions {
-                n.push(Node::text(format!("Extension header {t} ({len} bytes)")));
+                n.push(Node::text(lbl!(lb, "Extension header {t} ({len} bytes)")));
             }
             if let Some((id, off, more)) = fragment {
                 n.push(f(
-                    format!("Fragment: id {id:#010x}, offset {}, more {more}", u32::from(*off) * 8),
+                    lbl!(lb, "Fragment: id {id:#010x}, offset {}, more {more}", u32::from(*off) * 8),
                     "ipv6.fragment.id",
                     FieldValue::Uint((*id).into()),
                 ));
@@ -444,29 +476,29 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
         }
         LayerInfo::Udp { src_port, dst_port, length, checksum, checksum_ok } => {
             let mut n =
-                Node::text(format!("User Datagram Protocol, Src Port: {src_port}, Dst Port: {dst_port}"))
+                Node::text(lbl!(lb, "User Datagram Protocol, Src Port: {src_port}, Dst Port: {dst_port}"))
                     .at(span)
                     .with(vec![
                         f(
-                            format!("Source Port: {src_port}"),
+                            lbl!(lb, "Source Port: {src_port}"),
                             "udp.srcport",
                             FieldValue::Uint((*src_port).into()),
                         ),
                         f(
-                            format!("Destination Port: {dst_port}"),
+                            lbl!(lb, "Destination Port: {dst_port}"),
                             "udp.dstport",
                             FieldValue::Uint((*dst_port).into()),
                         ),
-                        f(format!("Length: {length}"), "udp.length", FieldValue::Uint((*length).into())),
+                        f(lbl!(lb, "Length: {length}"), "udp.length", FieldValue::Uint((*length).into())),
                         f(
-                            format!("Checksum: {checksum:#06x}"),
+                            lbl!(lb, "Checksum: {checksum:#06x}"),
                             "udp.checksum",
                             FieldValue::Uint((*checksum).into()),
                         ),
                     ]);
             if let Some(ok) = checksum_ok {
                 n.push(f(
-                    format!("Checksum status: {}", if *ok { "correct" } else { "incorrect" }),
+                    lbl!(lb, "Checksum status: {}", if *ok { "correct" } else { "incorrect" }),
                     "udp.checksum_ok",
                     FieldValue::Bool(*ok),
                 ));
@@ -476,35 +508,35 @@ fn layer_node(l: &Layer, source: SpanSource) -> Node {
     }
 }
 
-fn sixlowpan_node(h: &SixlowpanHeader) -> Node {
+fn sixlowpan_node(h: &SixlowpanHeader, lb: Labels) -> Node {
     let f = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v);
     match h {
         SixlowpanHeader::Frag1 { size, tag } => Node::text("6LoWPAN, First Fragment").with(vec![
-            f(format!("Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
-            f(format!("Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
+            f(lbl!(lb, "Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
+            f(lbl!(lb, "Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
         ]),
         SixlowpanHeader::FragN { size, tag, offset } => {
             Node::text("6LoWPAN, Subsequent Fragment").with(vec![
-                f(format!("Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
-                f(format!("Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
+                f(lbl!(lb, "Datagram size: {size}"), "6lowpan.frag.size", FieldValue::Uint((*size).into())),
+                f(lbl!(lb, "Datagram tag: {tag:#06x}"), "6lowpan.frag.tag", FieldValue::Uint((*tag).into())),
                 f(
-                    format!("Datagram offset: {}", u32::from(*offset) * 8),
+                    lbl!(lb, "Datagram offset: {}", u32::from(*offset) * 8),
                     "6lowpan.frag.offset",
                     FieldValue::Uint(u64::from(*offset) * 8),
                 ),
             ])
         }
         SixlowpanHeader::Iphc { src, dst, hop_limit, next_header, udp_nhc } => {
-            let mut n = Node::text(format!("6LoWPAN IPHC, Src: {src}, Dest: {dst}")).with(vec![
-                f(format!("Source: {src}"), "6lowpan.src", FieldValue::Str(src.to_string())),
-                f(format!("Destination: {dst}"), "6lowpan.dst", FieldValue::Str(dst.to_string())),
-                f(format!("Hop Limit: {hop_limit}"), "6lowpan.hops", FieldValue::Uint((*hop_limit).into())),
+            let mut n = Node::text(lbl!(lb, "6LoWPAN IPHC, Src: {src}, Dest: {dst}")).with(vec![
+                f(lbl!(lb, "Source: {src}"), "6lowpan.src", FieldValue::Str(src.to_string())),
+                f(lbl!(lb, "Destination: {dst}"), "6lowpan.dst", FieldValue::Str(dst.to_string())),
+                f(lbl!(lb, "Hop Limit: {hop_limit}"), "6lowpan.hops", FieldValue::Uint((*hop_limit).into())),
             ]);
             if let Some(nh) = next_header {
-                n.push(f(format!("Next Header: {nh}"), "6lowpan.next", FieldValue::Uint((*nh).into())));
+                n.push(f(lbl!(lb, "Next Header: {nh}"), "6lowpan.next", FieldValue::Uint((*nh).into())));
             }
             n.push(f(
-                format!("UDP header compressed: {udp_nhc}"),
+                lbl!(lb, "UDP header compressed: {udp_nhc}"),
                 "6lowpan.nhc.udp",
                 FieldValue::Bool(*udp_nhc),
             ));
@@ -512,44 +544,46 @@ fn sixlowpan_node(h: &SixlowpanHeader) -> Node {
         }
         SixlowpanHeader::Ipv6Uncompressed => Node::text("6LoWPAN, uncompressed IPv6"),
         SixlowpanHeader::Mesh { hops_left, originator, final_dst } => {
-            Node::text(format!("6LoWPAN Mesh Header, {originator} -> {final_dst}")).with(vec![
+            Node::text(lbl!(lb, "6LoWPAN Mesh Header, {originator} -> {final_dst}")).with(vec![
                 f(
-                    format!("Hops left: {hops_left}"),
+                    lbl!(lb, "Hops left: {hops_left}"),
                     "6lowpan.mesh.hops",
                     FieldValue::Uint((*hops_left).into()),
                 ),
                 f(
-                    format!("Originator: {originator}"),
+                    lbl!(lb, "Originator: {originator}"),
                     "6lowpan.mesh.orig",
                     FieldValue::Bytes(originator.as_bytes().to_vec()),
                 ),
                 f(
-                    format!("Final destination: {final_dst}"),
+                    lbl!(lb, "Final destination: {final_dst}"),
                     "6lowpan.mesh.final_dst",
                     FieldValue::Bytes(final_dst.as_bytes().to_vec()),
                 ),
             ])
         }
-        SixlowpanHeader::Broadcast { seq } => Node::text(format!("6LoWPAN Broadcast Header, sequence {seq}"))
-            .with(vec![f(
-                format!("Sequence number: {seq}"),
+        SixlowpanHeader::Broadcast { seq } => {
+            Node::text(lbl!(lb, "6LoWPAN Broadcast Header, sequence {seq}")).with(vec![f(
+                lbl!(lb, "Sequence number: {seq}"),
                 "6lowpan.bcast.seq",
                 FieldValue::Uint((*seq).into()),
-            )]),
+            )])
+        }
     }
 }
 
 /// The CoAP layer (outer message), with exchange information as generated fields.
-fn coap_node(c: &CoapRecord) -> Node {
+fn coap_node(c: &CoapRecord, lb: Labels) -> Node {
     let m = &c.message;
     let base = |r: std::ops::Range<usize>| Some(Span::new(c.source, r.start + c.offset..r.end + c.offset));
     let summary = crate::analysis::coap_summary(c);
-    let mut n = Node::text(format!("Constrained Application Protocol, {summary}")).at(base(0..m.bytes.len()));
+    let mut n =
+        Node::text(lbl!(lb, "Constrained Application Protocol, {summary}")).at(base(0..m.bytes.len()));
     if c.detection == CoapDetection::Heuristic {
         n.push(Node::text("Detected by heuristic (not a configured CoAP port)").generated());
     }
-    message_fields(&mut n, m, "coap", &base);
-    exchange_fields(&mut n, c);
+    message_fields(&mut n, m, "coap", &base, lb);
+    exchange_fields(&mut n, c, lb);
     n
 }
 
@@ -560,24 +594,25 @@ pub fn message_fields(
     m: &Message,
     prefix: &str,
     span_of: &dyn Fn(std::ops::Range<usize>) -> Option<Span>,
+    lb: Labels,
 ) {
     let fld = |suffix: &str| -> FieldName { Cow::Owned(format!("{prefix}.{suffix}")) };
     if m.kind == MessageKind::Udp {
         n.push(
             Node::field(
-                format!("Version: {}", m.version),
+                lbl!(lb, "Version: {}", m.version),
                 fld("version"),
                 FieldValue::Uint(m.version.into()),
             )
             .at(span_of(0..1)),
         );
         n.push(
-            Node::field(format!("Type: {}", m.mtype), fld("type"), FieldValue::Str(m.mtype.as_str().into()))
+            Node::field(lbl!(lb, "Type: {}", m.mtype), fld("type"), FieldValue::Str(m.mtype.as_str().into()))
                 .at(span_of(0..1)),
         );
         n.push(
             Node::field(
-                format!("Token Length: {}", m.token.len()),
+                lbl!(lb, "Token Length: {}", m.token.len()),
                 fld("token_len"),
                 FieldValue::Uint(m.token.len() as u64),
             )
@@ -587,7 +622,7 @@ pub fn message_fields(
     let code_at = if m.kind == MessageKind::Udp { 1..2 } else { 0..1 };
     n.push(
         Node::field(
-            format!("Code: {} ({})", crate::analysis::code_label(m.code), m.code.0),
+            lbl!(lb, "Code: {} ({})", crate::analysis::code_label(m.code), m.code.0),
             fld("code"),
             FieldValue::Uint(m.code.0.into()),
         )
@@ -595,13 +630,13 @@ pub fn message_fields(
     );
     if m.kind == MessageKind::Udp {
         n.push(
-            Node::field(format!("Message ID: {}", m.mid), fld("mid"), FieldValue::Uint(m.mid.into()))
+            Node::field(lbl!(lb, "Message ID: {}", m.mid), fld("mid"), FieldValue::Uint(m.mid.into()))
                 .at(span_of(2..4)),
         );
         if !m.token.is_empty() {
             n.push(
                 Node::field(
-                    format!("Token: {}", hex::encode(m.token())),
+                    lbl!(lb, "Token: {}", hex::encode(m.token())),
                     fld("token"),
                     FieldValue::Bytes(m.token().to_vec()),
                 )
@@ -618,7 +653,7 @@ pub fn message_fields(
             OptionValue::Empty => "(empty)".to_string(),
             other => other.to_string(),
         };
-        let mut on = Node::text(format!("Opt #{}: {name}: {shown}", i + 1)).at(span_of(o.range.clone()));
+        let mut on = Node::text(lbl!(lb, "Opt #{}: {name}: {shown}", i + 1)).at(span_of(o.range.clone()));
         let mut props = Vec::new();
         props.push(if options::is_critical(o.number) { "Critical" } else { "Elective" });
         props.push(if options::is_unsafe(o.number) { "Unsafe" } else { "Safe" });
@@ -626,12 +661,12 @@ pub fn message_fields(
             props.push("NoCacheKey");
         }
         on.push(Node::field(
-            format!("Option number: {} ({})", o.number, props.join(", ")),
+            lbl!(lb, "Option number: {} ({})", o.number, props.join(", ")),
             fld("opt.number"),
             FieldValue::Uint(o.number.into()),
         ));
         on.push(Node::field(
-            format!("Option length: {}", v.len()),
+            lbl!(lb, "Option length: {}", v.len()),
             fld("opt.length"),
             FieldValue::Uint(v.len() as u64),
         ));
@@ -645,9 +680,9 @@ pub fn message_fields(
             }
         };
         let field = option_field_name(prefix, o.number);
-        on.push(Node::field(format!("{name}: {shown}"), field, typed).at(span_of(o.value.clone())));
+        on.push(Node::field(lbl!(lb, "{name}: {shown}"), field, typed).at(span_of(o.value.clone())));
         if let OptionValue::Invalid(_, why) = value {
-            on.push(Node::text(format!("Invalid value: {why}")));
+            on.push(Node::text(lbl!(lb, "Invalid value: {why}")));
         }
         n.push(on);
     }
@@ -656,13 +691,16 @@ pub fn message_fields(
     }
     if !m.payload.is_empty() {
         let p = m.payload();
-        let mut pn =
-            Node::field(format!("Payload: {} bytes", p.len()), fld("payload"), FieldValue::Bytes(p.to_vec()))
-                .at(span_of(m.payload.clone()));
+        let mut pn = Node::field(
+            lbl!(lb, "Payload: {} bytes", p.len()),
+            fld("payload"),
+            FieldValue::Bytes(p.to_vec()),
+        )
+        .at(span_of(m.payload.clone()));
         if let Ok(text) = std::str::from_utf8(p)
             && !text.chars().any(|ch| ch.is_control() && ch != '\n' && ch != '\r' && ch != '\t')
         {
-            pn.push(Node::text(format!("Text: {:?}", text)));
+            pn.push(Node::text(lbl!(lb, "Text: {:?}", text)));
         }
         n.push(pn);
     }
@@ -678,7 +716,7 @@ pub fn option_field_name(prefix: &str, number: u16) -> FieldName {
     Cow::Owned(format!("{prefix}.opt.{field}"))
 }
 
-fn exchange_fields(n: &mut Node, c: &CoapRecord) {
+fn exchange_fields(n: &mut Node, c: &CoapRecord, lb: Labels) {
     let x = &c.exchange;
     let g = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v).generated();
     let role = match x.role {
@@ -689,22 +727,22 @@ fn exchange_fields(n: &mut Node, c: &CoapRecord) {
         Role::Ping => "ping",
         Role::Other => "other",
     };
-    n.push(g(format!("Role: {role}"), "coap.role", FieldValue::Str(role.into())));
+    n.push(g(lbl!(lb, "Role: {role}"), "coap.role", FieldValue::Str(role.into())));
     if let Some(f) = x.retransmission_of {
-        n.push(g(format!("Retransmission of frame {f}"), "coap.retransmission_of", FieldValue::Uint(f)));
+        n.push(g(lbl!(lb, "Retransmission of frame {f}"), "coap.retransmission_of", FieldValue::Uint(f)));
     }
     if let Some(f) = x.mid_reused_from {
-        n.push(g(format!("Message ID reused from frame {f}"), "coap.mid_reused_from", FieldValue::Uint(f)));
+        n.push(g(lbl!(lb, "Message ID reused from frame {f}"), "coap.mid_reused_from", FieldValue::Uint(f)));
     }
     if let Some(f) = x.acknowledges {
-        n.push(g(format!("Acknowledges frame {f}"), "coap.ack_of", FieldValue::Uint(f)));
+        n.push(g(lbl!(lb, "Acknowledges frame {f}"), "coap.ack_of", FieldValue::Uint(f)));
     }
     if let Some(f) = x.request_frame {
-        n.push(g(format!("Response to frame {f}"), "coap.response_to", FieldValue::Uint(f)));
+        n.push(g(lbl!(lb, "Response to frame {f}"), "coap.response_to", FieldValue::Uint(f)));
     }
     if let Some(t) = x.response_time {
         n.push(g(
-            format!("Response time: {t} seconds"),
+            lbl!(lb, "Response time: {t} seconds"),
             "coap.response_time",
             FieldValue::Str(t.to_string()),
         ));
@@ -717,14 +755,15 @@ fn exchange_fields(n: &mut Node, c: &CoapRecord) {
             n.push(g("Observe: deregistration".into(), "coap.observe", FieldValue::Str("deregister".into())))
         }
         Some(ObserveInfo::Notification { registration_frame, sequence, index }) => n.push(g(
-            format!(
+            lbl!(
+                lb,
                 "Notification {index} (sequence {sequence}) of the registration in frame {registration_frame}"
             ),
             "coap.observe.registration",
             FieldValue::Uint(*registration_frame),
         )),
         Some(ObserveInfo::Ends { registration_frame }) => n.push(g(
-            format!("Ends the observation registered in frame {registration_frame}"),
+            lbl!(lb, "Ends the observation registered in frame {registration_frame}"),
             "coap.observe.registration",
             FieldValue::Uint(*registration_frame),
         )),
@@ -736,9 +775,13 @@ fn exchange_fields(n: &mut Node, c: &CoapRecord) {
             BlockKind::Block2 => "Block2",
         };
         let mut bn = g(
-            format!(
+            lbl!(
+                lb,
                 "{kind} transfer started in frame {}: block {} ({} bytes), more: {}",
-                b.transfer_first_frame, b.num, b.size, b.more
+                b.transfer_first_frame,
+                b.num,
+                b.size,
+                b.more
             ),
             "coap.block.transfer",
             FieldValue::Uint(b.transfer_first_frame),
@@ -746,7 +789,7 @@ fn exchange_fields(n: &mut Node, c: &CoapRecord) {
         if let Some(done) = &b.completed {
             let frames = done.frames.iter().map(|f| format!("#{f}")).collect::<Vec<_>>().join(", ");
             bn.push(g(
-                format!("Reassembled body: {} bytes from frames {frames}", done.total_len),
+                lbl!(lb, "Reassembled body: {} bytes from frames {frames}", done.total_len),
                 "coap.block.body_len",
                 FieldValue::Uint(done.total_len),
             ));
@@ -772,56 +815,56 @@ pub fn sixlowpan_summary(h: &SixlowpanHeader) -> String {
 }
 
 /// The OSCORE layer: option fields (with KUDOS extension bytes), outcome, context, nonce.
-fn oscore_node(c: &CoapRecord, o: &OscoreRecord) -> Node {
-    let base = o.option_range.as_ref().map_or(0, |r| r.start) + c.offset;
+fn oscore_node(c: &CoapRecord, os: &OscoreRecord, lb: Labels) -> Node {
+    let base = os.option_range.as_ref().map_or(0, |r| r.start) + c.offset;
     let span_of = |r: std::ops::Range<usize>| Some(Span::new(c.source, r.start + base..r.end + base));
     let f = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v);
     let mut n =
-        Node::text(format!("Object Security for Constrained RESTful Environments: {}", o.status.as_str()))
-            .at(o.option_range.as_ref().and_then(|r| span_of(0..r.len())));
-    if let Some(p) = &o.option {
+        Node::text(lbl!(lb, "Object Security for Constrained RESTful Environments: {}", os.status.as_str()))
+            .at(os.option_range.as_ref().and_then(|r| span_of(0..r.len())));
+    if let Some(p) = &os.option {
         let opt = &p.option;
         let flags = opt.flag_bytes();
         let mut fl = f(
-            format!("Flag bytes: {}", hex::encode(flags)),
+            lbl!(lb, "Flag bytes: {}", hex::encode(flags)),
             "oscore.flags",
             FieldValue::Bytes(flags.to_vec()),
         )
         .at(span_of(0..flags.len()));
         fl.push(f(
-            format!("Extension-1: {}", opt.extension_1()),
+            lbl!(lb, "Extension-1: {}", opt.extension_1()),
             "oscore.flags.extension",
             FieldValue::Bool(opt.extension_1()),
         ));
         fl.push(f(
-            format!("Reserved bit: {}", opt.reserved_flag()),
+            lbl!(lb, "Reserved bit: {}", opt.reserved_flag()),
             "oscore.flags.reserved",
             FieldValue::Bool(opt.reserved_flag()),
         ));
         fl.push(f(
-            format!("Group flag: {}", opt.group_flag()),
+            lbl!(lb, "Group flag: {}", opt.group_flag()),
             "oscore.flags.group",
             FieldValue::Bool(opt.group_flag()),
         ));
         fl.push(f(
-            format!("h (kid context present): {}", opt.h()),
+            lbl!(lb, "h (kid context present): {}", opt.h()),
             "oscore.flags.h",
             FieldValue::Bool(opt.h()),
         ));
-        fl.push(f(format!("k (kid present): {}", opt.k()), "oscore.flags.k", FieldValue::Bool(opt.k())));
+        fl.push(f(lbl!(lb, "k (kid present): {}", opt.k()), "oscore.flags.k", FieldValue::Bool(opt.k())));
         fl.push(f(
-            format!("n (Partial IV length): {}", opt.n()),
+            lbl!(lb, "n (Partial IV length): {}", opt.n()),
             "oscore.flags.n",
             FieldValue::Uint(opt.n().into()),
         ));
         if opt.extension_1() {
-            fl.push(f(format!("d (KUDOS nonce): {}", opt.d()), "oscore.flags.d", FieldValue::Bool(opt.d())));
+            fl.push(f(lbl!(lb, "d (KUDOS nonce): {}", opt.d()), "oscore.flags.d", FieldValue::Bool(opt.d())));
         }
         n.push(fl);
         if let Some(piv) = opt.piv() {
             n.push(
                 f(
-                    format!("Partial IV: {}", hex::encode(&piv.value)),
+                    lbl!(lb, "Partial IV: {}", hex::encode(&piv.value)),
                     "oscore.piv",
                     FieldValue::Bytes(piv.value.clone()),
                 )
@@ -831,7 +874,7 @@ fn oscore_node(c: &CoapRecord, o: &OscoreRecord) -> Node {
         if let Some(kc) = opt.kid_context() {
             n.push(
                 f(
-                    format!("kid context: {}", hex::encode(&kc.value)),
+                    lbl!(lb, "kid context: {}", hex::encode(&kc.value)),
                     "oscore.kid_context",
                     FieldValue::Bytes(kc.value.clone()),
                 )
@@ -839,10 +882,11 @@ fn oscore_node(c: &CoapRecord, o: &OscoreRecord) -> Node {
             );
         }
         if let Some(k) = opt.kudos() {
-            let mut kn = f(format!("KUDOS x: 0x{:02x}", k.x), "kudos.x", FieldValue::Uint(k.x.into()))
+            let mut kn = f(lbl!(lb, "KUDOS x: 0x{:02x}", k.x), "kudos.x", FieldValue::Uint(k.x.into()))
                 .at(span_of(k.x_at..k.x_at + 1));
             kn.push(f(
-                format!(
+                lbl!(
+                    lb,
                     "z: {} ({})",
                     u8::from(k.convergent()),
                     if k.convergent() { "convergent" } else { "divergent" }
@@ -851,29 +895,29 @@ fn oscore_node(c: &CoapRecord, o: &OscoreRecord) -> Node {
                 FieldValue::Bool(k.convergent()),
             ));
             kn.push(f(
-                format!("b (preserve observations): {}", u8::from(k.preserve_observations())),
+                lbl!(lb, "b (preserve observations): {}", u8::from(k.preserve_observations())),
                 "kudos.b",
                 FieldValue::Bool(k.preserve_observations()),
             ));
             kn.push(f(
-                format!("p (no forward secrecy): {}", u8::from(k.no_fs())),
+                lbl!(lb, "p (no forward secrecy): {}", u8::from(k.no_fs())),
                 "kudos.p",
                 FieldValue::Bool(k.no_fs()),
             ));
             kn.push(f(
-                format!("m: {} (nonce of {} bytes)", k.m(), k.declared_nonce_len()),
+                lbl!(lb, "m: {} (nonce of {} bytes)", k.m(), k.declared_nonce_len()),
                 "kudos.m",
                 FieldValue::Uint(k.m().into()),
             ));
             kn.push(f(
-                format!("reserved bit: {}", u8::from(k.reserved_bit())),
+                lbl!(lb, "reserved bit: {}", u8::from(k.reserved_bit())),
                 "kudos.reserved",
                 FieldValue::Bool(k.reserved_bit()),
             ));
             n.push(kn);
             n.push(
                 f(
-                    format!("KUDOS nonce: {}", hex::encode(&k.nonce.value)),
+                    lbl!(lb, "KUDOS nonce: {}", hex::encode(&k.nonce.value)),
                     "kudos.nonce",
                     FieldValue::Bytes(k.nonce.value.clone()),
                 )
@@ -883,7 +927,8 @@ fn oscore_node(c: &CoapRecord, o: &OscoreRecord) -> Node {
         if let Some(kid) = opt.kid() {
             n.push(
                 f(
-                    format!(
+                    lbl!(
+                        lb,
                         "kid: {}",
                         if kid.value.is_empty() { "(empty)".into() } else { hex::encode(&kid.value) }
                     ),
@@ -894,54 +939,54 @@ fn oscore_node(c: &CoapRecord, o: &OscoreRecord) -> Node {
             );
         }
         for p in &p.problems {
-            n.push(Node::text(format!("Problem: {p}")).at(span_of(p.range())));
+            n.push(Node::text(lbl!(lb, "Problem: {p}")).at(span_of(p.range())));
         }
     }
     let g = |label: String, field: &'static str, v: FieldValue| Node::field(label, field, v).generated();
     n.push(g(
-        format!("Status: {}", o.status.as_str()),
+        lbl!(lb, "Status: {}", os.status.as_str()),
         "oscore.status",
-        FieldValue::Str(o.status.as_str().into()),
+        FieldValue::Str(os.status.as_str().into()),
     ));
-    if let Some(ctx) = &o.context {
+    if let Some(ctx) = &os.context {
         n.push(g(
-            format!("Context: {} ({}), protected by the {}", ctx.name, ctx.label, ctx.sender_name),
+            lbl!(lb, "Context: {} ({}), protected by the {}", ctx.name, ctx.label, ctx.sender_name),
             "oscore.context",
             FieldValue::Str(ctx.name.clone()),
         ));
         n.push(g(
-            format!("Generation: {}", ctx.label),
+            lbl!(lb, "Generation: {}", ctx.label),
             "oscore.generation",
             FieldValue::Str(ctx.label.clone()),
         ));
     }
-    if let Some(r) = o.request_frame {
-        n.push(g(format!("Request in frame {r}"), "oscore.request_frame", FieldValue::Uint(r)));
+    if let Some(r) = os.request_frame {
+        n.push(g(lbl!(lb, "Request in frame {r}"), "oscore.request_frame", FieldValue::Uint(r)));
     }
-    if let (Some(k), Some(p)) = (&o.request_kid, &o.request_piv) {
+    if let (Some(k), Some(p)) = (&os.request_kid, &os.request_piv) {
         n.push(g(
-            format!("AAD request_kid: {}", hex::encode(k)),
+            lbl!(lb, "AAD request_kid: {}", hex::encode(k)),
             "oscore.request_kid",
             FieldValue::Bytes(k.clone()),
         ));
         n.push(g(
-            format!("AAD request_piv: {}", hex::encode(p)),
+            lbl!(lb, "AAD request_piv: {}", hex::encode(p)),
             "oscore.request_piv",
             FieldValue::Bytes(p.clone()),
         ));
     }
-    if let Some(nonce) = &o.nonce {
-        let from = match o.nonce_source {
+    if let Some(nonce) = &os.nonce {
+        let from = match os.nonce_source {
             Some(NonceSource::RequestNonce) => " (the request's nonce)",
             _ => "",
         };
         n.push(g(
-            format!("AEAD nonce: {}{from}", hex::encode(nonce)),
+            lbl!(lb, "AEAD nonce: {}{from}", hex::encode(nonce)),
             "oscore.nonce",
             FieldValue::Bytes(nonce.clone()),
         ));
     }
-    match o.echo_recovery {
+    match os.echo_recovery {
         Some(EchoRecovery::Challenge) => n.push(g(
             "RFC 8613 B.1.2: Echo challenge".into(),
             "oscore.b12",
@@ -954,13 +999,13 @@ fn oscore_node(c: &CoapRecord, o: &OscoreRecord) -> Node {
         )),
         None => {}
     }
-    if !o.tried.is_empty() {
-        let list: Vec<String> = o
+    if !os.tried.is_empty() {
+        let list: Vec<String> = os
             .tried
             .iter()
             .map(|(name, ok)| format!("{name}: {}", if *ok { "verified" } else { "failed" }))
             .collect();
-        n.push(Node::text(format!("Contexts tried: {}", list.join(", "))).generated());
+        n.push(Node::text(lbl!(lb, "Contexts tried: {}", list.join(", "))).generated());
     }
     n
 }

@@ -241,9 +241,9 @@ impl Filter {
         eval(&self.expr, fields)
     }
 
-    /// Convenience: dissects `record` and evaluates the filter on its tree and record fields.
+    /// Convenience: walks `record`'s fields (no display labels) and evaluates the filter.
     pub fn matches_record(&self, record: &FrameRecord) -> bool {
-        let tree = crate::dissect::dissect(record);
+        let tree = crate::dissect::dissect_fields(record);
         self.matches(&FieldSet::from_record(record, &tree))
     }
 }

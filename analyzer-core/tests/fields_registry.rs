@@ -9,7 +9,7 @@
 
 use analyzer_core::analysis::{Analyzer, AnalyzerConfig};
 use analyzer_core::capture::{CaptureReader, LinkType, RawFrame};
-use analyzer_core::dissect::{FieldValue, dissect};
+use analyzer_core::dissect::{FieldValue, dissect, dissect_fields};
 use analyzer_core::fields;
 use analyzer_core::keys::{self, KeySet};
 use analyzer_core::oscore::store::ContextStore;
@@ -64,6 +64,10 @@ impl Seen {
         let record = analyzer.process(frame);
         self.frames += 1;
         let tree = dissect(&record);
+        // The label-less walk (filters, tshark -T fields) yields exactly the same fields.
+        if dissect_fields(&record).fields() != tree.fields() {
+            self.problems.push(format!("{what} frame {}: dissect_fields differs from dissect", frame.number));
+        }
         for (name, value) in tree.fields() {
             self.fields.entry(name.to_string()).or_default().insert(kind_of(value));
             match fields::lookup(name) {
