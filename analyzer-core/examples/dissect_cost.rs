@@ -1,4 +1,5 @@
 //! Cost of the display tree per frame: `cargo run --release -p analyzer-core --example dissect_cost CAPTURE`.
+#![allow(clippy::expect_used)] // a measurement tool: failing loudly on bad input is right
 use analyzer_core::analysis::{Analyzer, AnalyzerConfig};
 use analyzer_core::capture::CaptureReader;
 use analyzer_core::keys::{KeySet, find_default_keys};
