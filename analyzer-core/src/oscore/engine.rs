@@ -629,7 +629,32 @@ impl Engine {
         r.request_kid = Some(kid.clone());
         r.request_piv = Some(piv.clone());
         let kid_context = opt.kid_context_value().map(<[u8]>::to_vec);
-        let existing = self.request_candidates(&kid, kid_context.as_deref(), meta);
+        let spec = NonceSpec::OwnPiv(piv.clone());
+        // Fast path: the context that opened this association's last request (with many
+        // generations sharing a kid, sorting them all per message would dominate).
+        let winner =
+            if opt.kudos().is_none() { self.winner(&kid, kid_context.as_deref(), meta) } else { None };
+        let mut opened = None;
+        if let Some((id, slot)) = winner {
+            let first = [Cand::Existing { id, slot }];
+            opened = self.try_candidates(
+                &first,
+                &spec,
+                &kid,
+                &piv,
+                m.payload(),
+                input.missing_bytes,
+                r,
+                meta.frame,
+            );
+        }
+        let existing = if opened.is_none() {
+            let mut all = self.request_candidates(&kid, kid_context.as_deref(), meta);
+            all.retain(|c| Some(*c) != winner);
+            all
+        } else {
+            Vec::new()
+        };
         let candidates = match opt.kudos() {
             // A KUDOS request is protected with CTX_TEMP (divergent) or CTX_NEW (convergent),
             // derived from the current context of the sender's lineage (or its bootstrap).
@@ -639,17 +664,18 @@ impl Engine {
             }
             None => existing.iter().map(|&(id, slot)| Cand::Existing { id, slot }).collect(),
         };
-        let spec = NonceSpec::OwnPiv(piv.clone());
-        let mut opened = self.try_candidates(
-            &candidates,
-            &spec,
-            &kid,
-            &piv,
-            m.payload(),
-            input.missing_bytes,
-            r,
-            meta.frame,
-        );
+        if opened.is_none() {
+            opened = self.try_candidates(
+                &candidates,
+                &spec,
+                &kid,
+                &piv,
+                m.payload(),
+                input.missing_bytes,
+                r,
+                meta.frame,
+            );
+        }
         if opened.is_none() && opt.kudos().is_some() {
             // A KUDOS message must not be protected with CTX_OLD; find out whether it was (the
             // KUDOS observer reports it as a conformance slip).
@@ -678,7 +704,12 @@ impl Engine {
             None => {
                 entry_nonce = r.nonce.clone();
                 r.nonce_source = Some(NonceSource::OwnPiv);
-                self.fail(r, &candidates, &kid, kid_context.as_deref(), meta);
+                let tried: Vec<Cand> = winner
+                    .map(|(id, slot)| Cand::Existing { id, slot })
+                    .into_iter()
+                    .chain(candidates.iter().cloned())
+                    .collect();
+                self.fail(r, &tried, &kid, kid_context.as_deref(), meta);
             }
         }
         let requester = r.context.as_ref().map(|c| c.sender).unwrap_or(PeerSlot::A);
@@ -734,6 +765,18 @@ impl Engine {
                 src: meta.src,
             },
         );
+    }
+
+    /// The context that opened the last request of this association (endpoint pair + kid),
+    /// when it is still a candidate for `kid` / `kid context`.
+    fn winner(&self, kid: &[u8], kid_context: Option<&[u8]>, meta: &MsgMeta) -> Option<(CtxId, PeerSlot)> {
+        let id = *self.winners.get(&(meta.src, meta.dst, kid.to_vec()))?;
+        let ctx = self.store.get(id)?;
+        let ok = !ctx.bootstrap
+            && ctx.kind != CtxKind::KudosTemp
+            && kid_context.is_none_or(|kc| id_context_matches(ctx, kc));
+        let slot = [PeerSlot::A, PeerSlot::B].into_iter().find(|s| ctx.sender_id(*s) == kid)?;
+        ok.then_some((id, slot))
     }
 
     /// Contexts where some peer's Sender ID is `kid` (and the ID Context matches `kid context`
@@ -916,6 +959,7 @@ impl Engine {
                             continue;
                         };
                         let Ok(derived) = DerivedContext::derive(params) else { continue };
+                        self.stats.kudos_derivations += 1;
                         let view = if kc.slot == PeerSlot::A { derived.clone() } else { derived.reversed() };
                         let result = open_view(&view, spec, request_kid, request_piv, ct, missing);
                         let what = match kc.kind {
@@ -1064,17 +1108,8 @@ impl Engine {
                 self.kudos_candidates(k, &bases)
             }
             None => {
-                // The request's context first; then newer generations of its lineage: a
-                // notification of an observation preserved across a key update is protected
-                // with CTX_NEW but keeps the registration's AAD (draft-ietf-core-oscore-key-update §4.5).
-                let mut c = vec![Cand::Existing { id: req_ctx, slot: responder }];
-                let root = self.store.get(req_ctx).map_or(req_ctx, |c| c.root);
-                for id in self.store.lineage(root) {
-                    if id != req_ctx {
-                        c.push(Cand::Existing { id, slot: responder });
-                    }
-                }
-                c
+                // The request's context (its lineage is tried below only if it fails).
+                vec![Cand::Existing { id: req_ctx, slot: responder }]
             }
         };
         let (spec, source) = match (opt.piv_value(), &entry.nonce) {
@@ -1099,6 +1134,29 @@ impl Engine {
             let plain = [Cand::Existing { id: req_ctx, slot: responder }];
             opened = self.try_candidates(
                 &plain,
+                &spec,
+                &entry.kid,
+                &entry.piv,
+                m.payload(),
+                input.missing_bytes,
+                r,
+                meta.frame,
+            );
+        }
+        if opened.is_none() && opt.kudos().is_none() {
+            // Newer generations of the request's lineage: a notification of an observation
+            // preserved across a key update is protected with CTX_NEW but keeps the
+            // registration's AAD (draft-ietf-core-oscore-key-update §4.5).
+            let root = self.store.get(req_ctx).map_or(req_ctx, |c| c.root);
+            let newer: Vec<Cand> = self
+                .store
+                .lineage(root)
+                .into_iter()
+                .filter(|&id| id != req_ctx)
+                .map(|id| Cand::Existing { id, slot: responder })
+                .collect();
+            opened = self.try_candidates(
+                &newer,
                 &spec,
                 &entry.kid,
                 &entry.piv,
