@@ -1581,6 +1581,26 @@ pub fn problem_text(p: &OptionProblem) -> String {
 mod tests {
     use super::*;
 
+    /// An engine whose store holds one loaded context (peer A = client).
+    fn engine_with(name: &str, params: crate::oscore::params::ContextParams) -> Engine {
+        use crate::oscore::store::{Limits, PerSlot};
+        let mut store = ContextStore::new();
+        store.insert(NewContext {
+            name: name.into(),
+            label: "g0".into(),
+            generation: 0,
+            parent: None,
+            kind: CtxKind::Loaded,
+            origin: Origin::Loaded { source: "test".into() },
+            bootstrap: false,
+            slot_names: PerSlot { a: "client", b: "server" },
+            endpoints: PerSlot::default(),
+            limits: Limits::defaults(params.aead),
+            derived: DerivedContext::derive(params).unwrap(),
+        });
+        Engine::new(EngineConfig::default(), store)
+    }
+
     #[test]
     fn piv_history_distinguishes_replay_reuse_and_window() {
         let mut h = PivHistory::default();
@@ -1604,7 +1624,6 @@ mod tests {
         use crate::coap::exchange::Role;
         use crate::hex::decode as h;
         use crate::oscore::params::{ContextParams, Secret};
-        use crate::oscore::store::{Limits, PerSlot};
         use crate::oscore::{AeadAlg, HkdfAlg};
         let params = ContextParams {
             master_secret: Secret::new(h("0102030405060708090a0b0c0d0e0f10").unwrap()),
@@ -1615,21 +1634,7 @@ mod tests {
             aead: AeadAlg::AesCcm16_64_128,
             hkdf: HkdfAlg::Sha256,
         };
-        let mut store = ContextStore::new();
-        store.insert(NewContext {
-            name: "c1".into(),
-            label: "g0".into(),
-            generation: 0,
-            parent: None,
-            kind: CtxKind::Loaded,
-            origin: Origin::Loaded { source: "test".into() },
-            bootstrap: false,
-            slot_names: PerSlot { a: "client", b: "server" },
-            endpoints: PerSlot::default(),
-            limits: Limits::defaults(AeadAlg::AesCcm16_64_128),
-            derived: DerivedContext::derive(params).unwrap(),
-        });
-        let mut engine = Engine::new(EngineConfig::default(), store);
+        let mut engine = engine_with("c1", params);
         let ep = |port| Endpoint { addr: std::net::Ipv4Addr::LOCALHOST.into(), port };
         let (client, server) = (ep(40000), ep(5683));
         let req = Message::parse(&h("44025d1f000039749c89010007018a278f7faab55affeba8aa1783f5a7ae1e4130301bc3bfb80899bae3e7715af783dc40").unwrap());
@@ -1686,7 +1691,6 @@ mod tests {
         use crate::coap::exchange::Role;
         use crate::hex::{decode as h, encode as e};
         use crate::oscore::params::{ContextParams, Secret};
-        use crate::oscore::store::{Limits, PerSlot};
         use crate::oscore::{AeadAlg, HkdfAlg};
         let params = ContextParams {
             master_secret: Secret::new(h("0102030405060708090a0b0c0d0e0f10").unwrap()),
@@ -1697,21 +1701,7 @@ mod tests {
             aead: AeadAlg::AesCcm16_64_128,
             hkdf: HkdfAlg::Sha256,
         };
-        let mut store = ContextStore::new();
-        store.insert(NewContext {
-            name: "a".into(),
-            label: "g0".into(),
-            generation: 0,
-            parent: None,
-            kind: CtxKind::Loaded,
-            origin: Origin::Loaded { source: "test".into() },
-            bootstrap: false,
-            slot_names: PerSlot { a: "client", b: "server" },
-            endpoints: PerSlot::default(),
-            limits: Limits::defaults(AeadAlg::AesCcm16_64_128),
-            derived: DerivedContext::derive(params).unwrap(),
-        });
-        let mut engine = Engine::new(EngineConfig::default(), store);
+        let mut engine = engine_with("a", params);
         let ep = |port| Endpoint { addr: std::net::Ipv4Addr::LOCALHOST.into(), port };
         let req = Message::parse(&h("4402a0b1cafe000193090501ffdcef8c2cdbd85d87989784307227d87adf").unwrap());
         let meta = MsgMeta { frame: 1, ts: Timestamp::new(1, 0), src: ep(40000), dst: ep(5683) };

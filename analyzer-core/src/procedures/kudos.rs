@@ -358,28 +358,7 @@ impl KudosObserver {
             && let Some(p) = lane.procedures.get_mut(e.index)
             && o.record.kudos.as_ref().is_some_and(|k| k.newly_derived)
         {
-            let parent_label = o.record.kudos.as_ref().and_then(|k| k.base_label.clone());
-            p.derived.push(DerivedCtx {
-                ctx: ctx.id,
-                name: ctx.name.clone(),
-                label: ctx.label.clone(),
-                kind: ctx.kind,
-                parent: base,
-                parent_label: parent_label.clone(),
-                frame: o.frame,
-            });
-            let text = format!(
-                "CTX_TEMP {} derived from {}",
-                ctx.label,
-                parent_label.unwrap_or_else(|| "CTX_OLD".into())
-            );
-            p.mark(
-                o.frame,
-                o.ts,
-                MarkerKind::Derived { ctx: ctx.id, label: ctx.label.clone() },
-                text.clone(),
-            );
-            out.events.push(event(root, p, text));
+            record_derived(p, o, ctx, base, "CTX_TEMP", root, out);
         }
     }
 
@@ -437,28 +416,7 @@ impl KudosObserver {
         if o.record.kudos.as_ref().is_some_and(|k| k.newly_derived)
             || (fresh && !p.derived.iter().any(|d| d.ctx == ctx.id))
         {
-            let parent_label = o.record.kudos.as_ref().and_then(|k| k.base_label.clone());
-            p.derived.push(DerivedCtx {
-                ctx: ctx.id,
-                name: ctx.name.clone(),
-                label: ctx.label.clone(),
-                kind: ctx.kind,
-                parent: base,
-                parent_label: parent_label.clone(),
-                frame: o.frame,
-            });
-            let text = format!(
-                "CTX_NEW {} derived from {}",
-                ctx.label,
-                parent_label.unwrap_or_else(|| "CTX_OLD".into())
-            );
-            p.mark(
-                o.frame,
-                o.ts,
-                MarkerKind::Derived { ctx: ctx.id, label: ctx.label.clone() },
-                text.clone(),
-            );
-            out.events.push(event(root, p, text));
+            record_derived(p, o, ctx, base, "CTX_NEW", root, out);
         }
         if let Some(ps) = st.peers.get_mut(idx(s)) {
             *ps = PeerState::Pending;
@@ -646,6 +604,31 @@ pub fn unopened_findings(record: &OscoreRecord) -> Vec<Finding> {
         )];
     }
     Vec::new()
+}
+
+/// Records a context the execution derived (CTX_TEMP or CTX_NEW) with its marker and event.
+fn record_derived(
+    p: &mut Procedure,
+    o: &Observation<'_>,
+    ctx: &crate::oscore::engine::ContextRef,
+    base: Option<CtxId>,
+    what: &str,
+    root: CtxId,
+    out: &mut Output,
+) {
+    let parent_label = o.record.kudos.as_ref().and_then(|k| k.base_label.clone());
+    let text = format!("{what} {} derived from {}", ctx.label, parent_label.as_deref().unwrap_or("CTX_OLD"));
+    p.derived.push(DerivedCtx {
+        ctx: ctx.id,
+        name: ctx.name.clone(),
+        label: ctx.label.clone(),
+        kind: ctx.kind,
+        parent: base,
+        parent_label,
+        frame: o.frame,
+    });
+    p.mark(o.frame, o.ts, MarkerKind::Derived { ctx: ctx.id, label: ctx.label.clone() }, text.clone());
+    out.events.push(event(root, p, text));
 }
 
 fn name_of(lane: &Lane, slot: PeerSlot) -> &'static str {
