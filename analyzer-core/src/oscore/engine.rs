@@ -17,7 +17,7 @@
 
 use super::context::{DerivedContext, aad, nonce};
 use super::kudos::{self, LabelEncoding};
-use super::option::{KudosFields, OptionProblem, OscoreOption, ParsedOption, ProblemClass};
+use super::option::{KudosFields, OscoreOption, ParsedOption, ProblemClass};
 use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, NewContext, Origin, StoredContext};
 use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
 use crate::coap::message::Message;
@@ -1572,10 +1572,6 @@ fn limit_finding(
     )
 }
 
-/// Problems of an option as found (re-exported for display).
-pub fn problem_text(p: &OptionProblem) -> String {
-    p.to_string()
-}
 
 #[cfg(test)]
 mod tests {
