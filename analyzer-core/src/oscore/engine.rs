@@ -197,7 +197,7 @@ pub struct OscoreRecord {
 }
 
 impl OscoreRecord {
-    fn new(status: Status) -> Self {
+    pub(crate) fn new(status: Status) -> Self {
         OscoreRecord {
             status,
             option: None,
@@ -1571,7 +1571,6 @@ fn limit_finding(
         ),
     )
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -538,3 +538,186 @@ impl IdUpdateObserver {
         late
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The success and failure rules of draft-ietf-core-oscore-id-update-06 §2.2 at their
+    //! boundaries, with scripted observations (PROTOCOLS.md §4.2).
+    use super::*;
+    use crate::coap::message::{Message, MessageRepr};
+    use crate::oscore::engine::{ContextRef, OscoreRecord, Status};
+
+    const CTX_A: CtxId = 0;
+
+    /// A decrypted message from `from` under context `ctx` with the given inner options.
+    fn record(from: PeerSlot, ctx: CtxId, kind: CtxKind, code: u8, options: &[(u16, &[u8])]) -> OscoreRecord {
+        let repr = MessageRepr {
+            code,
+            options: options.iter().map(|(n, v)| (*n, v.to_vec())).collect(),
+            ..MessageRepr::default()
+        };
+        let mut r = OscoreRecord::new(Status::Decrypted);
+        r.context = Some(ContextRef {
+            id: ctx,
+            name: "a".into(),
+            label: if ctx == CTX_A { "g0".into() } else { "g0-id1".into() },
+            generation: 0,
+            kind,
+            parent: (ctx != CTX_A).then_some(CTX_A),
+            retired: false,
+            root: CTX_A,
+            sender: from,
+            sender_name: if from == PeerSlot::A { "client" } else { "server" },
+        });
+        r.inner = Some(Message::parse_plaintext(&repr.emit_plaintext()));
+        r
+    }
+
+    struct Script {
+        obs: IdUpdateObserver,
+        lane: Lane,
+        frame: u64,
+        secs: i64,
+        derived: Option<DeriveIds>,
+    }
+
+    impl Script {
+        fn new(config: IdUpdateConfig) -> Self {
+            Script {
+                obs: IdUpdateObserver::new(config),
+                lane: Lane::new(CTX_A, "a".into(), ["client", "server"]),
+                frame: 0,
+                secs: 0,
+                derived: None,
+            }
+        }
+        /// One message; `after` seconds after the previous one.
+        fn send(&mut self, from: PeerSlot, options: &[(u16, &[u8])], after: i64) -> Output {
+            self.frame += 1;
+            self.secs += after;
+            let is_request = from == PeerSlot::A;
+            let mut rec = record(from, CTX_A, CtxKind::Loaded, if is_request { 0x01 } else { 0x45 }, options);
+            // Responses answer the message just before them.
+            rec.request_frame = (!is_request).then(|| self.frame - 1);
+            let o = Observation {
+                frame: self.frame,
+                ts: Timestamp::new(self.secs, 0),
+                is_request,
+                record: &rec,
+                summary: "",
+            };
+            let out = self.obs.observe(&mut self.lane, &o, 7);
+            if let Some(d) = &out.derive {
+                self.derived = Some(d.clone());
+                let ctx = DerivedCtx {
+                    ctx: 1,
+                    name: "a/g0-id1".into(),
+                    label: "g0-id1".into(),
+                    kind: CtxKind::IdUpdate,
+                    parent: Some(CTX_A),
+                    parent_label: Some("g0".into()),
+                    frame: self.frame,
+                };
+                self.obs.derived(&mut self.lane, CTX_A, ctx, self.frame, Timestamp::new(self.secs, 0));
+            }
+            out
+        }
+        fn done(&self) -> [bool; 2] {
+            let p = &self.lane.procedures[0];
+            [p.confirmation[0].is_some(), p.confirmation[1].is_some()]
+        }
+        fn outcome(&self) -> &'static str {
+            self.lane.procedures[0].outcome.as_str()
+        }
+    }
+
+    const RID: u16 = 24;
+    const ACK: u16 = 32;
+    const C: PeerSlot = PeerSlot::A;
+    const S: PeerSlot = PeerSlot::B;
+
+    /// The -06 example: the client succeeds exactly at Resp#3 (3 Acks verified, 2 sent), the
+    /// server exactly at Req#4 (3 verified, 3 sent); CTX_B's IDs are the offers swapped.
+    #[test]
+    fn success_at_exactly_three_received_and_two_sent() {
+        let mut s = Script::new(IdUpdateConfig::default());
+        s.send(C, &[(RID, &[0x42])], 1); // Req#1
+        s.send(S, &[(RID, &[0x78]), (ACK, &[0x42])], 0); // Resp#1: client has 1 received
+        let d = s.derived.clone().expect("both offers known: CTX_B derived");
+        assert_eq!((d.sender_id_a, d.sender_id_b), (vec![0x78], vec![0x42]));
+        s.send(C, &[(ACK, &[0x78])], 1); // Req#2: client sent 1
+        s.send(S, &[(ACK, &[0x42])], 0); // Resp#2: client has 2 received
+        s.send(C, &[(ACK, &[0x78])], 1); // Req#3: client sent 2, server has 2 received
+        assert_eq!(s.done(), [false, false], "2 received is not enough");
+        s.send(S, &[(ACK, &[0x42])], 0); // Resp#3: client 3 received, 2 sent
+        assert_eq!(s.done(), [true, false], "the client succeeds at exactly 3 received / 2 sent");
+        s.send(C, &[(ACK, &[0x78])], 1); // Req#4: server 3 received, 3 sent
+        assert_eq!(s.done(), [true, true]);
+        assert_eq!(s.outcome(), "completed");
+        s.send(S, &[], 0); // Resp#4 without Ack still belongs to the run (-06 figure)
+        assert_eq!(s.lane.procedures[0].messages.len(), 8);
+    }
+
+    /// Three verified Acks but only one sent: not successful.
+    #[test]
+    fn three_received_but_one_sent_is_not_success() {
+        let mut s = Script::new(IdUpdateConfig::default());
+        s.send(C, &[(RID, &[0x42])], 1);
+        s.send(S, &[(RID, &[0x78]), (ACK, &[0x42])], 0);
+        s.send(C, &[(ACK, &[0x78])], 1);
+        s.send(S, &[(ACK, &[0x42])], 0);
+        s.send(C, &[], 1);
+        s.send(S, &[(ACK, &[0x42])], 0);
+        assert_eq!(s.done(), [false, false], "the client received 3 but sent 1");
+    }
+
+    /// The peers give up after `quiet_messages` messages without ID-update options; one fewer
+    /// keeps the run open.
+    #[test]
+    fn failure_after_exactly_quiet_messages() {
+        let config = IdUpdateConfig { quiet_messages: 4, ..IdUpdateConfig::default() };
+        let mut s = Script::new(config);
+        s.send(C, &[(RID, &[0x42])], 1);
+        s.send(S, &[(RID, &[0x78]), (ACK, &[0x42])], 0);
+        for _ in 0..3 {
+            s.send(C, &[], 1);
+        }
+        assert_eq!(s.outcome(), "incomplete", "3 quiet messages: still running");
+        let out = s.send(S, &[], 0);
+        assert_eq!(s.outcome(), "failed");
+        assert!(out.findings.iter().any(|f| f.kind == FindingKind::IdUpdateFailed));
+        assert_eq!(out.retired, vec![1], "CTX_B is dropped");
+    }
+
+    /// The ending timer (3 x 93 s): a message at exactly 279 s keeps the run, one later fails it.
+    #[test]
+    fn failure_when_the_ending_timer_expires() {
+        let config = IdUpdateConfig { quiet_messages: u32::MAX, ..IdUpdateConfig::default() };
+        let mut s = Script::new(config);
+        s.send(C, &[(RID, &[0x42])], 0);
+        s.send(S, &[(RID, &[0x78]), (ACK, &[0x42])], 279);
+        assert_eq!(s.outcome(), "incomplete", "at 279 s the timer has not expired");
+        s.send(C, &[(ACK, &[0x78])], 1);
+        assert_eq!(s.outcome(), "failed", "at 280 s it has");
+    }
+
+    /// A Recipient-ID of max_id_len bytes is fine; one byte more is an abort reason.
+    #[test]
+    fn recipient_id_length_limit() {
+        let mut s = Script::new(IdUpdateConfig::default());
+        let out = s.send(C, &[(RID, &[1, 2, 3, 4, 5, 6, 7])], 0);
+        assert!(out.findings.is_empty(), "7 bytes fit a 13-byte nonce");
+        let mut s = Script::new(IdUpdateConfig::default());
+        let out = s.send(C, &[(RID, &[1, 2, 3, 4, 5, 6, 7, 8])], 0);
+        assert_eq!(out.findings[0].kind, FindingKind::IdUpdateAborted);
+    }
+
+    /// A wrong Ack (not the other peer's offer) does not count and is reported.
+    #[test]
+    fn wrong_ack_does_not_count() {
+        let mut s = Script::new(IdUpdateConfig::default());
+        s.send(C, &[(RID, &[0x42])], 1);
+        let out = s.send(S, &[(RID, &[0x78]), (ACK, &[0x43])], 0);
+        assert_eq!(out.findings[0].kind, FindingKind::IdUpdateBadAck);
+    }
+}
