@@ -1,6 +1,6 @@
 //! Measures what the app does when it opens a capture, without a window: the worker thread
-//! loads, the "UI" drains messages under the same 8 ms budget per frame (16 ms frames), then
-//! the timeline is built and a frame far from the start is selected (re-analysed on demand).
+//! loads (rows, timeline, audit), the "UI" drains messages under the same 8 ms budget per frame
+//! (16 ms frames), then a frame far from the start is selected (re-analysed on demand).
 //!
 //! `cargo run --release -p kudoscope-gui --example load_bench -- CAPTURE [--select N] [--filter EXPR]`
 //! Prints the time to the first rows, to the end of the load, and peak RSS (VmHWM).
@@ -68,7 +68,7 @@ fn main() {
     let c = app.rt.capture.as_ref().expect("capture");
     println!("frames: {}", c.rows.len());
     println!("first rows shown after: {:.3} s", first_rows.unwrap_or_default().as_secs_f64());
-    println!("load complete after: {:.3} s (rows, findings, contexts, timeline)", loaded.as_secs_f64());
+    println!("load complete after: {:.3} s (rows, contexts, timeline, audit)", loaded.as_secs_f64());
     println!("longest drain per UI frame: {:.1} ms", worst.as_secs_f64() * 1e3);
     println!(
         "info arena: {:.1} MB, rows: {:.1} MB, cached records: {}",
@@ -76,20 +76,16 @@ fn main() {
         (c.rows.len() * std::mem::size_of::<kudoscope_gui::model::Row>()) as f64 / 1e6,
         c.cache.len()
     );
+    let tl = app.rt.timeline.as_ref();
     println!(
-        "lanes: {}, findings: {}",
-        app.rt.timeline.as_ref().map_or(0, |t| t.lanes.len()),
-        c.findings.total()
+        "lanes: {}, ticks: {}, executions: {}, findings: {} ({} listed)",
+        tl.map_or(0, |t| t.lanes.len()),
+        tl.map_or(0, |t| t.lanes.iter().map(|l| l.ticks.len()).sum::<usize>()),
+        tl.map_or(0, |t| t.lanes.iter().map(|l| l.lane.procedures.len()).sum::<usize>()),
+        c.audit.as_ref().map_or(0, |r| r.summary.iter().map(|s| s.count).sum::<u64>()),
+        c.audit.as_ref().map_or(0, |r| r.findings.len()),
     );
     println!("peak RSS after load: {:.0} MB", vm_hwm_mb());
-    let t = Instant::now();
-    let tl = kudoscope_gui::timeline::Timeline::from_model(c);
-    println!(
-        "timeline model ({} lanes, {} messages): {:.3} s",
-        tl.lanes.len(),
-        tl.lanes.iter().map(|l| l.messages.len()).sum::<usize>(),
-        t.elapsed().as_secs_f64()
-    );
     let t = Instant::now();
     if let Some(c) = app.rt.capture.as_mut() {
         c.toggle_sort(kudoscope_gui::model::Column::Info);

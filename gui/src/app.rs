@@ -270,15 +270,14 @@ impl App {
                 }
             }
             Msg::Matches(chunk) => self.rt.partial_matches.extend(chunk),
-            Msg::LoadDone(end) => {
+            Msg::LoadDone(mut end) => {
                 self.rt.job = None;
                 let frames = end.frames;
+                let timeline = std::mem::take(&mut end.timeline);
+                self.rt.timeline_view = TimelineView::fit(&timeline);
+                self.rt.timeline = Some(timeline);
                 if let Some(c) = &mut self.rt.capture {
                     c.finish(*end);
-                    self.rt.timeline = Some(Timeline::from_model(c));
-                }
-                if let Some(tl) = &self.rt.timeline {
-                    self.rt.timeline_view = TimelineView::fit(tl);
                 }
                 let took = self.rt.load_started.map(|t| t.elapsed()).unwrap_or_default();
                 self.rt.last_load = Some((took, frames));
@@ -351,11 +350,11 @@ impl App {
             return;
         }
         c.selected = Some(frame);
-        // The frame's association becomes the timeline's current lane (lanes follow associations).
+        // The frame's association becomes the timeline's current lane.
         if let Some(r) = c.row(frame)
-            && self.rt.timeline.as_ref().is_some_and(|t| (r.assoc as usize) < t.lanes.len())
+            && let Some(i) = self.rt.timeline.as_ref().and_then(|t| t.lane_of(r.lane as usize))
         {
-            self.rt.timeline_view.lane = r.assoc as usize;
+            self.rt.timeline_view.lane = i;
         }
         self.try_show_detail(frame);
     }
@@ -582,10 +581,11 @@ impl App {
     }
 }
 
-/// Builds the detail of a cached frame; preselects the decrypted inner code when there is one.
+/// Builds the detail of a cached frame; preselects the KUDOS x byte of a KUDOS message, else
+/// the decrypted inner code when there is one.
 pub fn detail_of(frame: u64, cached: &CachedFrame) -> Detail {
     let tree = analyzer_core::dissect::dissect(&cached.record);
-    let node = find_field(&tree, "oscore.inner.code");
+    let node = find_field(&tree, "kudos.x").or_else(|| find_field(&tree, "oscore.inner.code"));
     Detail { frame, hex: HexSources::of(cached), tree, node }
 }
 

@@ -5,8 +5,10 @@
 //!
 //! The same job functions run inline (no thread) for tests: [`run_inline`].
 
-use crate::model::{CachedFrame, ContextRow, LoadEnd, RowBatch, RowBuilder, root_ctx};
+use crate::model::{CachedFrame, ContextRow, FailureTracker, LoadEnd, RowBatch, RowBuilder};
+use crate::timeline::Timeline;
 use analyzer_core::analysis::{Analyzer, AnalyzerConfig, FrameRecord};
+use analyzer_core::audit::AuditConfig;
 use analyzer_core::capture::{CaptureReader, RawFrame};
 use analyzer_core::filter::Filter;
 use analyzer_core::keys::{self, KeySet};
@@ -56,7 +58,8 @@ impl LoadSpec {
 /// A unit of work.
 #[derive(Debug, Clone)]
 pub enum Job {
-    /// Read the whole capture: rows, findings, contexts, records of the first frames.
+    /// Read the whole capture: rows, contexts, records of the first frames, the timeline and
+    /// the audit.
     Load(LoadSpec),
     /// Re-run the analysis and evaluate a filter on every frame.
     Filter { spec: LoadSpec, filter: Filter },
@@ -233,6 +236,7 @@ fn replay(
     cancel: &AtomicBool,
     sink: &mut dyn Sink,
     send_keys: bool,
+    audit: bool,
     mut each: impl FnMut(&RawFrame, FrameRecord, &Analyzer, &mut dyn Sink) -> Flow,
 ) -> Result<(Analyzer, Option<String>, u64), String> {
     let set = load_keys(spec)?;
@@ -246,6 +250,9 @@ fn replay(
     let total = std::fs::metadata(&spec.path).map(|m| m.len()).unwrap_or(0);
     let mut reader = CaptureReader::open(&spec.path).map_err(|e| format!("{}: {e}", spec.path.display()))?;
     let mut analyzer = Analyzer::with_contexts(spec.config.clone(), store);
+    if audit {
+        analyzer.enable_audit(AuditConfig::default());
+    }
     let mut last = Instant::now();
     let mut frames = 0u64;
     let mut damaged = None;
@@ -293,34 +300,35 @@ fn load(spec: &LoadSpec, cancel: &AtomicBool, sink: &mut dyn Sink) -> Result<(),
         let ok = sink.send(Msg::Rows { batch: std::mem::take(batch), endpoints });
         ok && (records.is_empty() || sink.send(Msg::Records(std::mem::take(records))))
     };
-    let (mut analyzer, damaged, frames) = replay(spec, cancel, sink, true, |frame, rec, analyzer, sink| {
-        let root = root_ctx(analyzer.engine().store(), &rec);
-        builder.push(&mut batch, &rec, root.as_ref());
-        if frame.number <= spec.cache_first {
-            records.push((frame.number, CachedFrame { data: frame.data.clone(), record: rec }));
-        }
-        if batch.rows.len() >= BATCH && !flush(&builder, &mut batch, &mut records, &mut sent_endpoints, sink)
-        {
-            return Flow::Stop;
-        }
-        Flow::Go
-    })?;
+    let mut failures = FailureTracker::default();
+    let (mut analyzer, damaged, frames) =
+        replay(spec, cancel, sink, true, true, |frame, rec, analyzer, sink| {
+            builder.push(&mut batch, &rec);
+            failures.observe(&rec, analyzer.engine().store());
+            if frame.number <= spec.cache_first {
+                records.push((frame.number, CachedFrame { data: frame.data.clone(), record: rec }));
+            }
+            if batch.rows.len() >= BATCH
+                && !flush(&builder, &mut batch, &mut records, &mut sent_endpoints, sink)
+            {
+                return Flow::Stop;
+            }
+            Flow::Go
+        })?;
     if !flush(&builder, &mut batch, &mut records, &mut sent_endpoints, sink) {
         return Err("cancelled".into());
     }
-    let (late, _stats) = analyzer.finish();
-    for (n, f) in &late {
-        builder.findings.add(*n, f);
-    }
+    // Late findings (state still open at the end) reach the audit report through `finish`.
+    let (_late, stats) = analyzer.finish();
     let mut usage: Vec<_> = std::mem::take(&mut builder.usage).into_values().collect();
-    for s in &mut usage {
-        s.thin();
-    }
+    crate::model::thin_all(&mut usage);
+    let origin = stats.first_ts.unwrap_or_default();
     let end = LoadEnd {
         contexts: ContextRow::from_store(analyzer.engine().store()),
-        findings: std::mem::take(&mut builder.findings),
         usage,
-        associations: std::mem::take(&mut builder.associations),
+        failures: failures.finish(),
+        audit: analyzer.audit_report(&spec.path.display().to_string()),
+        timeline: Timeline::new(analyzer.timeline(), origin, std::mem::take(&mut builder.ticks)),
         endpoints: std::mem::take(&mut builder.endpoint_names),
         error: damaged,
         frames,
@@ -337,7 +345,7 @@ fn filter_pass(
 ) -> Result<(), String> {
     let mut chunk = Vec::new();
     let mut matched = 0u64;
-    let (_, _, frames) = replay(spec, cancel, sink, false, |frame, rec, _, sink| {
+    let (_, _, frames) = replay(spec, cancel, sink, false, false, |frame, rec, _, sink| {
         if filter.matches_record(&rec)
             && let Ok(i) = u32::try_from(frame.number.saturating_sub(1))
         {
@@ -366,7 +374,7 @@ fn detail(
     let lo = want.saturating_sub(window / 2);
     let hi = want.saturating_add(window / 2);
     let mut records = Vec::new();
-    replay(spec, cancel, sink, false, |frame, rec, _, _| {
+    replay(spec, cancel, sink, false, false, |frame, rec, _, _| {
         if frame.number >= lo {
             records.push((frame.number, CachedFrame { data: frame.data.clone(), record: rec }));
         }

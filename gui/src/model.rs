@@ -6,13 +6,17 @@
 //! string; full [`FrameRecord`]s only for a bounded window of frames ([`RecordCache`]). A
 //! frame outside the window is re-analysed on demand (see `loader::Job::Detail`).
 
+use crate::timeline::Tick;
+use crate::timeline::Timeline;
 use analyzer_core::analysis::{self, FrameRecord};
+use analyzer_core::audit::AuditReport;
 use analyzer_core::coap::exchange::Role;
 use analyzer_core::dissect::{Node, Tree};
-use analyzer_core::finding::{Finding, FindingKind, Layer, Severity, Span, SpanSource};
+use analyzer_core::finding::{FindingKind, Severity, Span, SpanSource};
 use analyzer_core::keys::PeerSlot;
 use analyzer_core::oscore::engine::Status;
 use analyzer_core::oscore::store::{ContextStore, Origin};
+use analyzer_core::timeline::ProcedureKind;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
 
@@ -88,9 +92,10 @@ pub struct Row {
     pub sender_b: bool,
     pub retransmission: bool,
     pub role: MsgRole,
-    /// Association (timeline lane) index, `u32::MAX` for non-CoAP frames; whether the sender is
-    /// the association's peer A (the first sender seen).
-    pub assoc: u32,
+    /// The association (timeline lane): the root of the context lineage that protected the
+    /// message, or of the protected messages between the same endpoints (`u32::MAX`: none);
+    /// whether the sender is the lane's peer A.
+    pub lane: u32,
     pub from_a: bool,
     /// The Info text: `info[info_start .. info_start + info_len]` of the arena.
     pub info_start: u32,
@@ -117,21 +122,13 @@ fn protocol_index(name: &str) -> u8 {
     PROTOCOL_NAMES.iter().position(|p| *p == name).and_then(|i| u8::try_from(i).ok()).unwrap_or(9)
 }
 
-/// An association: the endpoints of a CoAP conversation and the root of its context lineage.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Association {
-    /// Peer A (first sender seen) and peer B, as text.
-    pub a: String,
-    pub b: String,
-    /// The root context's name (`None` for unprotected traffic or unknown keys).
-    pub context: Option<String>,
-}
-
 /// A context as the keys panel shows it (copied out of the store at the end of a pass;
 /// secrets are not copied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextRow {
     pub id: usize,
+    /// The lineage root (the loaded context it descends from).
+    pub root: usize,
     pub name: String,
     pub label: String,
     pub generation: u32,
@@ -176,6 +173,7 @@ impl ContextRow {
                 };
                 ContextRow {
                     id: c.id,
+                    root: c.root,
                     name: c.name.clone(),
                     label: c.label.clone(),
                     generation: c.generation,
@@ -196,82 +194,50 @@ impl ContextRow {
     }
 }
 
-/// A finding as the audit panel lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FindingRow {
-    pub frame: u64,
-    pub severity: Severity,
-    pub kind: FindingKind,
-    pub layer: Layer,
-    pub message: String,
-    pub related: Vec<u64>,
-}
-
-/// Most findings listed per (severity, kind); the rest are counted.
-pub const MAX_FINDINGS_PER_KIND: usize = 500;
-
-/// Findings grouped by severity (most severe first), then kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Findings {
-    pub groups: BTreeMap<(std::cmp::Reverse<Severity>, FindingKind), FindingGroup>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FindingGroup {
-    pub count: u64,
-    pub listed: Vec<FindingRow>,
-}
-
-impl Findings {
-    pub fn add(&mut self, frame: u64, f: &Finding) {
-        let g = self.groups.entry((std::cmp::Reverse(f.severity), f.kind)).or_default();
-        g.count += 1;
-        if g.listed.len() < MAX_FINDINGS_PER_KIND {
-            g.listed.push(FindingRow {
-                frame,
-                severity: f.severity,
-                kind: f.kind,
-                layer: f.layer,
-                message: f.message.clone(),
-                related: f.related_frames.clone(),
-            });
-        }
-    }
-
-    pub fn total(&self) -> u64 {
-        self.groups.values().map(|g| g.count).sum()
-    }
-
-    /// Counts per severity, most severe first.
-    pub fn by_severity(&self) -> Vec<(Severity, u64)> {
-        let mut m: BTreeMap<std::cmp::Reverse<Severity>, u64> = BTreeMap::new();
-        for ((s, _), g) in &self.groups {
-            *m.entry(*s).or_default() += g.count;
-        }
-        m.into_iter().map(|(s, n)| (s.0, n)).collect()
-    }
-}
-
-/// q (encryptions) of one key over time: (seconds since the first frame, q after that frame).
+/// A count of one key over time: (seconds since the first frame, count after that frame).
+/// q: encryptions with the key (from the rows); v: failed verifications with it (from the
+/// store's counters at the frames that carry an `oscore.tag_mismatch` / `oscore.key_limit`
+/// finding).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageSeries {
     pub ctx: usize,
+    /// The key of peer B (else peer A).
     pub sender_b: bool,
     pub points: Vec<[f64; 2]>,
-    pub q: u64,
+    /// The count at the end.
+    pub count: u64,
 }
 
 /// Most points kept per usage series (later points are thinned evenly).
 pub const MAX_USAGE_POINTS: usize = 2000;
 
 impl UsageSeries {
+    pub fn new(ctx: usize, sender_b: bool) -> Self {
+        UsageSeries { ctx, sender_b, points: Vec::new(), count: 0 }
+    }
+
+    /// Appends the count at time `t`, thinning when the series grows long.
+    pub fn push(&mut self, t: f64, count: u64) {
+        self.count = count;
+        self.points.push([t, count as f64]);
+        if self.points.len() >= 4 * MAX_USAGE_POINTS {
+            self.thin();
+        }
+    }
+
     /// Keeps at most [`MAX_USAGE_POINTS`] points, always the first and the last.
     pub fn thin(&mut self) {
+        self.thin_to(MAX_USAGE_POINTS);
+    }
+
+    /// Keeps at most `max` points (at least 2), always the first and the last.
+    pub fn thin_to(&mut self, max: usize) {
+        let max = max.max(2);
         let n = self.points.len();
-        if n <= MAX_USAGE_POINTS {
+        if n <= max {
             return;
         }
-        let step = n.div_ceil(MAX_USAGE_POINTS - 1);
+        let step = n.div_ceil(max - 1);
         let last = self.points.last().copied();
         let mut kept: Vec<[f64; 2]> = self.points.iter().step_by(step).copied().collect();
         if let Some(l) = last
@@ -283,18 +249,74 @@ impl UsageSeries {
     }
 }
 
-/// Builds rows from records, in frame order (used by the loader; pure given its inputs).
+/// Follows v (failed verifications) per key: at a frame that carries a tag-mismatch or
+/// key-limit finding, the store's counters tell which key was charged.
+#[derive(Debug, Default)]
+pub struct FailureTracker {
+    last: HashMap<(usize, bool), u64>,
+    pub series: BTreeMap<(usize, bool), UsageSeries>,
+}
+
+impl FailureTracker {
+    pub fn observe(&mut self, r: &FrameRecord, store: &ContextStore) {
+        let charged = r
+            .findings
+            .iter()
+            .any(|f| matches!(f.kind, FindingKind::OscoreTagMismatch | FindingKind::OscoreKeyLimit));
+        if !charged {
+            return;
+        }
+        let t = r.rel_time.0 as f64 / 1e9;
+        for c in store.iter() {
+            for slot in [PeerSlot::A, PeerSlot::B] {
+                let v = c.usage.get(slot).v;
+                let key = (c.id, slot == PeerSlot::B);
+                let before = self.last.get(&key).copied().unwrap_or(0);
+                if v > before {
+                    self.last.insert(key, v);
+                    self.series.entry(key).or_insert_with(|| UsageSeries::new(key.0, key.1)).push(t, v);
+                }
+            }
+        }
+    }
+
+    pub fn finish(self) -> Vec<UsageSeries> {
+        let mut v: Vec<UsageSeries> = self.series.into_values().collect();
+        thin_all(&mut v);
+        v
+    }
+}
+
+/// Most points drawn by a usage chart over all its series.
+pub const MAX_CHART_POINTS: usize = 20_000;
+
+/// Thins every series to [`MAX_USAGE_POINTS`], then all together to [`MAX_CHART_POINTS`]
+/// (each keeps a share proportional to its length; a KUDOS-rich capture has thousands of keys).
+pub fn thin_all(series: &mut [UsageSeries]) {
+    for s in series.iter_mut() {
+        s.thin();
+    }
+    let total: usize = series.iter().map(|s| s.points.len()).sum();
+    if total > MAX_CHART_POINTS {
+        for s in series.iter_mut() {
+            let share = s.points.len() * MAX_CHART_POINTS / total;
+            s.thin_to(share);
+        }
+    }
+}
+
+/// Builds rows from records, in frame order (used by the loader; pure given its inputs), and
+/// collects what the timeline and the usage chart need from them.
 #[derive(Debug, Default)]
 pub struct RowBuilder {
     endpoints: HashMap<String, u32>,
     pub endpoint_names: Vec<String>,
-    assoc_index: HashMap<(u32, u32, Option<usize>), u32>,
-    /// Per unordered endpoint pair: the last association with a context.
-    pair_last_ctx: HashMap<(u32, u32), u32>,
-    pub associations: Vec<Association>,
-    assoc_a: Vec<u32>,
+    /// (source, destination) -> (lineage root, sent by peer A), learned from protected messages:
+    /// unprotected messages between the same endpoints (empty ACKs, errors) join that lane.
+    pairs: HashMap<(u32, u32), (u32, bool)>,
+    /// Messages per lineage root (the timeline's lanes).
+    pub ticks: BTreeMap<usize, Vec<Tick>>,
     pub usage: BTreeMap<(usize, bool), UsageSeries>,
-    pub findings: Findings,
     pub id_update_options: Vec<u16>,
 }
 
@@ -320,9 +342,8 @@ impl RowBuilder {
         i
     }
 
-    /// The row of `r`, appended to `batch`. `root` is the root of the lineage of the context
-    /// that opened the message ([`root_ctx`]): it names the association.
-    pub fn push(&mut self, batch: &mut RowBatch, r: &FrameRecord, root: Option<&RootCtx>) {
+    /// The row of `r`, appended to `batch`.
+    pub fn push(&mut self, batch: &mut RowBatch, r: &FrameRecord) {
         let (src_s, dst_s) = addresses(r);
         let src = self.endpoint(src_s);
         let dst = self.endpoint(dst_s);
@@ -346,13 +367,13 @@ impl RowBuilder {
             sender_b: false,
             retransmission: false,
             role: MsgRole::None,
-            assoc: u32::MAX,
+            lane: u32::MAX,
             from_a: true,
             info_start,
             info_len,
         };
         let mut kudos = false;
-        let mut id_update = false;
+        let mut id_update = r.events.iter().any(|e| e.kind == ProcedureKind::IdUpdate);
         if let Some(c) = &r.coap {
             row.retransmission = c.exchange.retransmission_of.is_some();
             row.role = match c.exchange.role {
@@ -363,7 +384,6 @@ impl RowBuilder {
                 Role::Ping => MsgRole::Ping,
                 Role::Other => MsgRole::Other,
             };
-            let mut root_ctx = None;
             if let Some(o) = &c.oscore {
                 row.oscore = Some(o.status);
                 row.protocol = protocol_index("OSCORE");
@@ -372,41 +392,34 @@ impl RowBuilder {
                     row.protocol = protocol_index("KUDOS");
                 }
                 if let Some(inner) = &o.inner {
-                    id_update = inner.options.iter().any(|op| self.id_update_options.contains(&op.number));
+                    id_update |= inner.options.iter().any(|op| self.id_update_options.contains(&op.number));
                 }
                 if let Some(cr) = &o.context {
                     row.ctx = u16::try_from(cr.id + 1).unwrap_or(0);
                     row.sender_b = cr.sender == PeerSlot::B;
-                    root_ctx = root.map(|x| (x.id, x.name.as_str()));
+                    if let Ok(root) = u32::try_from(cr.root) {
+                        row.lane = root;
+                        row.from_a = !row.sender_b;
+                        self.pairs.insert((src, dst), (root, row.from_a));
+                        self.pairs.insert((dst, src), (root, !row.from_a));
+                    }
                     if o.status.has_plaintext() && !row.retransmission {
                         let t = row.rel_nanos as f64 / 1e9;
-                        let s = self.usage.entry((cr.id, row.sender_b)).or_insert_with(|| UsageSeries {
-                            ctx: cr.id,
-                            sender_b: row.sender_b,
-                            points: Vec::new(),
-                            q: 0,
-                        });
-                        s.q += 1;
-                        s.points.push([t, s.q as f64]);
-                        if s.points.len() >= 4 * MAX_USAGE_POINTS {
-                            s.thin();
-                        }
+                        let s = self
+                            .usage
+                            .entry((cr.id, row.sender_b))
+                            .or_insert_with(|| UsageSeries::new(cr.id, row.sender_b));
+                        let q = s.count + 1;
+                        s.push(t, q);
                     }
                 }
             }
-            let pair = (src.min(dst), src.max(dst));
-            let assoc = match root_ctx {
-                Some(_) => self.assoc(pair, root_ctx, src),
-                None => match self.pair_last_ctx.get(&pair) {
-                    Some(a) => *a,
-                    None => self.assoc(pair, None, src),
-                },
-            };
-            if root_ctx.is_some() {
-                self.pair_last_ctx.insert(pair, assoc);
+            if row.lane == u32::MAX
+                && let Some(&(root, from_a)) = self.pairs.get(&(src, dst))
+            {
+                row.lane = root;
+                row.from_a = from_a;
             }
-            row.assoc = assoc;
-            row.from_a = self.assoc_a.get(assoc as usize).is_none_or(|a| *a == src);
         }
         let failed = row.oscore.is_some_and(|s| !s.has_plaintext());
         row.kind = if kudos {
@@ -422,57 +435,16 @@ impl RowBuilder {
         } else {
             RowKind::Plain
         };
-        for f in &r.findings {
-            self.findings.add(r.number, f);
-        }
-        for (n, f) in &r.earlier_findings {
-            self.findings.add(*n, f);
+        if row.lane != u32::MAX {
+            self.ticks.entry(row.lane as usize).or_default().push(Tick {
+                t: row.rel_nanos as f64 / 1e9,
+                frame: row.number,
+                from_a: row.from_a,
+                kind: row.kind,
+            });
         }
         batch.rows.push(row);
     }
-
-    fn assoc(&mut self, pair: (u32, u32), root: Option<(usize, &str)>, src: u32) -> u32 {
-        let key = (pair.0, pair.1, root.map(|r| r.0));
-        if let Some(a) = self.assoc_index.get(&key) {
-            return *a;
-        }
-        let i = u32::try_from(self.associations.len()).unwrap_or(u32::MAX);
-        let other = if pair.0 == src { pair.1 } else { pair.0 };
-        let name = |e: u32| self.endpoint_names.get(e as usize).cloned().unwrap_or_default();
-        self.associations.push(Association {
-            a: name(src),
-            b: name(other),
-            context: root.map(|r| r.1.to_string()),
-        });
-        self.assoc_a.push(src);
-        self.assoc_index.insert(key, i);
-        i
-    }
-}
-
-/// The root of the lineage of the context that opened a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RootCtx {
-    pub id: usize,
-    pub name: String,
-}
-
-/// [`RootCtx`] of a record's OSCORE context, if any.
-pub fn root_ctx(store: &ContextStore, r: &FrameRecord) -> Option<RootCtx> {
-    let id = r.coap.as_ref()?.oscore.as_ref()?.context.as_ref()?.id;
-    let root = root_of(store, id);
-    Some(RootCtx { id: root, name: store.get(root)?.name.clone() })
-}
-
-/// The first context of a lineage (a loaded context, or a derived one whose parent is unknown).
-pub fn root_of(store: &ContextStore, mut id: usize) -> usize {
-    for _ in 0..1024 {
-        match store.get(id).and_then(|c| c.parent) {
-            Some(p) if p != id => id = p,
-            _ => break,
-        }
-    }
-    id
 }
 
 /// Source and destination as the CLI summary shows them: UDP endpoints, else the innermost
@@ -591,7 +563,6 @@ pub struct CaptureModel {
     pub rows: Vec<Row>,
     pub info: String,
     pub endpoints: Vec<String>,
-    pub associations: Vec<Association>,
     /// Rows shown, as indices into `rows`, filtered then sorted.
     pub visible: Vec<u32>,
     /// Row indices matching the applied filter (`None`: no filter).
@@ -600,8 +571,14 @@ pub struct CaptureModel {
     pub selected: Option<u64>,
     pub cache: RecordCache,
     pub contexts: Vec<ContextRow>,
-    pub findings: Findings,
+    /// q per key over time.
     pub usage: Vec<UsageSeries>,
+    /// v (failed verifications) per key over time, for the keys that had any.
+    pub failures: Vec<UsageSeries>,
+    /// The core's audit: privacy report per migration, observer's view, every finding.
+    pub audit: Option<AuditReport>,
+    /// The audit's findings by (severity, kind).
+    pub finding_groups: Vec<FindingGroup>,
     /// True once the whole capture was read.
     pub complete: bool,
     /// Why reading stopped early (a damaged file), if it did.
@@ -737,12 +714,13 @@ impl CaptureModel {
         Some(frame)
     }
 
-    /// Final data of a pass: contexts, findings, usage series, associations.
+    /// Final data of a pass: contexts, usage series, the audit (the timeline goes to the app).
     pub fn finish(&mut self, end: LoadEnd) {
         self.contexts = end.contexts;
-        self.findings = end.findings;
         self.usage = end.usage;
-        self.associations = end.associations;
+        self.failures = end.failures;
+        self.audit = end.audit;
+        self.finding_groups = self.audit.as_ref().map(finding_groups).unwrap_or_default();
         self.endpoints = end.endpoints;
         self.error = end.error;
         self.complete = true;
@@ -765,13 +743,38 @@ impl CaptureModel {
     }
 }
 
+/// Findings of one (severity, kind) of the audit report: the exact count, and those listed (a
+/// range of [`AuditReport::findings`], which the core sorts by severity, kind, frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingGroup {
+    pub severity: Severity,
+    pub kind: &'static str,
+    pub count: u64,
+    pub listed: Range<usize>,
+}
+
+/// The groups of a report, most severe first (the order of its summary).
+pub fn finding_groups(r: &AuditReport) -> Vec<FindingGroup> {
+    let key = |s: Severity, k: &'static str| (std::cmp::Reverse(s), k);
+    r.summary
+        .iter()
+        .map(|c| {
+            let k = key(c.severity, c.kind);
+            let a = r.findings.partition_point(|f| key(f.severity, f.kind) < k);
+            let b = r.findings.partition_point(|f| key(f.severity, f.kind) <= k);
+            FindingGroup { severity: c.severity, kind: c.kind, count: c.count, listed: a..b.max(a) }
+        })
+        .collect()
+}
+
 /// What the loader hands over at the end of a pass.
 #[derive(Debug, Default)]
 pub struct LoadEnd {
     pub contexts: Vec<ContextRow>,
-    pub findings: Findings,
     pub usage: Vec<UsageSeries>,
-    pub associations: Vec<Association>,
+    pub failures: Vec<UsageSeries>,
+    pub audit: Option<AuditReport>,
+    pub timeline: Timeline,
     pub endpoints: Vec<String>,
     pub error: Option<String>,
     pub frames: u64,

@@ -1,157 +1,109 @@
-//! The timeline: plain data (lanes, phases, markers, messages) computed away from the painter,
-//! and `timeline_view`, which only draws it.
+//! The timeline: analyzer-core's [`analyzer_core::timeline::Timeline`] (one lane per
+//! association, i.e. per context lineage; generation phases; KUDOS and ID-update executions
+//! with their messages and markers) plus what only the app needs to draw it: the messages of
+//! each lane as ticks (from the rows) and times in seconds since the first frame.
+//! [`timeline_view`] only paints this data.
 //!
-//! Interim model: analyzer-core's Timeline (KUDOS and ID-update procedures) is not there yet,
-//! so [`Timeline::from_model`] builds lanes from the rows: one lane per association (endpoint
-//! pair + root context), generation bands from the contexts that opened each message, KUDOS
-//! and ID-update messages as markers. The core's Timeline -> Lane -> Phase / Marker can
-//! replace this builder without touching the painter.
+//! Built by the loader at the end of a pass (`Timeline::new`), away from the UI thread.
 
-use crate::model::{CaptureModel, RowKind};
+use crate::model::RowKind;
+use analyzer_core::keys::PeerSlot;
+use analyzer_core::oscore::store::CtxId;
+use analyzer_core::time::Timestamp;
+use analyzer_core::timeline::{Lane, MarkerKind, Outcome, Procedure, ProcedureKind};
+use std::collections::BTreeMap;
 
-/// A generation band: the stretch of a lane protected by one context.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Phase {
-    /// "g0", "g1"...
-    pub label: String,
-    pub context: String,
-    pub generation: u32,
-    /// Seconds since the first frame.
-    pub start: f64,
-    pub end: f64,
-    pub first_frame: u64,
-    pub last_frame: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkerKind {
-    Kudos,
-    IdUpdate,
-    /// Key confirmation of a KUDOS execution (from the core's KUDOS reconstruction).
-    KeyConfirmed,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Marker {
-    pub t: f64,
-    pub frame: u64,
-    pub kind: MarkerKind,
-    pub label: String,
-}
-
-/// One message of a lane (labels come from the packet list when drawn).
+/// One message of a lane in the overview strip.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LaneMsg {
+pub struct Tick {
+    /// Seconds since the first frame.
     pub t: f64,
     pub frame: u64,
+    /// Sent by the lane's peer A (the client, or the "local" peer).
     pub from_a: bool,
     pub kind: RowKind,
 }
 
+/// A lane of the core's timeline and its messages.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Lane {
-    pub label: String,
-    /// Peer A (first sender) and peer B.
-    pub peers: [String; 2],
-    pub context: Option<String>,
-    pub phases: Vec<Phase>,
-    pub markers: Vec<Marker>,
-    /// In time order.
-    pub messages: Vec<LaneMsg>,
+pub struct LaneView {
+    pub lane: Lane,
+    /// Every CoAP message of the association (protected by a context of the lineage, or
+    /// exchanged between its endpoints), in time order.
+    pub ticks: Vec<Tick>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Timeline {
-    pub lanes: Vec<Lane>,
+    /// Timestamp of the first frame (times are seconds since it).
+    pub origin: Timestamp,
+    /// In the core's order (by lineage root).
+    pub lanes: Vec<LaneView>,
     pub start: f64,
     pub end: f64,
 }
 
 impl Timeline {
-    /// Lanes from the rows of a loaded capture (see the module comment).
-    pub fn from_model(m: &CaptureModel) -> Timeline {
-        let mut lanes: Vec<Lane> = m
-            .associations
-            .iter()
-            .map(|a| Lane {
-                label: match &a.context {
-                    Some(c) => format!("{} <-> {} · {c}", a.a, a.b),
-                    None => format!("{} <-> {} · unprotected", a.a, a.b),
-                },
-                peers: [a.a.clone(), a.b.clone()],
-                context: a.context.clone(),
-                phases: Vec::new(),
-                markers: Vec::new(),
-                messages: Vec::new(),
-            })
-            .collect();
-        let mut last_ctx: Vec<Option<u16>> = vec![None; lanes.len()];
-        let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
-        for row in &m.rows {
-            let t = row.rel_nanos as f64 / 1e9;
-            start = start.min(t);
-            end = end.max(t);
-            let Some(lane) = lanes.get_mut(row.assoc as usize) else { continue };
-            lane.messages.push(LaneMsg { t, frame: row.number, from_a: row.from_a, kind: row.kind });
-            let opened = row.oscore.is_some_and(|s| s.has_plaintext());
-            if opened && row.ctx > 0 {
-                let slot = last_ctx.get_mut(row.assoc as usize);
-                let same = slot.as_ref().is_some_and(|s| **s == Some(row.ctx));
-                match (same, lane.phases.last_mut()) {
-                    (true, Some(p)) => {
-                        p.end = t;
-                        p.last_frame = row.number;
-                    }
-                    _ => {
-                        let c = m.contexts.iter().find(|c| c.id + 1 == row.ctx as usize);
-                        lane.phases.push(Phase {
-                            label: c.map_or_else(|| "?".into(), |c| c.label.clone()),
-                            context: c.map_or_else(|| "?".into(), |c| c.name.clone()),
-                            generation: c.map_or(0, |c| c.generation),
-                            start: t,
-                            end: t,
-                            first_frame: row.number,
-                            last_frame: row.number,
-                        });
-                        if let Some(s) = slot {
-                            *s = Some(row.ctx);
-                        }
-                    }
-                }
+    /// The core's lanes with their ticks (`ticks` by lineage root, as the loader collected them).
+    pub fn new(
+        core: &analyzer_core::timeline::Timeline,
+        origin: Timestamp,
+        mut ticks: BTreeMap<CtxId, Vec<Tick>>,
+    ) -> Timeline {
+        let mut tl = Timeline { origin, lanes: Vec::new(), start: f64::INFINITY, end: f64::NEG_INFINITY };
+        for (root, lane) in &core.lanes {
+            let mut t = ticks.remove(root).unwrap_or_default();
+            // Captures are in time order almost always; the window search needs it always.
+            t.sort_by(|a, b| a.t.total_cmp(&b.t).then(a.frame.cmp(&b.frame)));
+            let mut times: Vec<f64> = t.first().into_iter().chain(t.last()).map(|x| x.t).collect();
+            for p in &lane.phases {
+                times.extend([tl.secs(p.first_ts), tl.secs(p.last_ts)]);
             }
-            let marker = match row.kind {
-                RowKind::Kudos => Some((MarkerKind::Kudos, "KUDOS")),
-                RowKind::IdUpdate => Some((MarkerKind::IdUpdate, "ID update")),
-                _ => None,
-            };
-            if let Some((kind, what)) = marker {
-                let info = m.info_of(row);
-                lane.markers.push(Marker {
-                    t,
-                    frame: row.number,
-                    kind,
-                    label: format!("#{} {what}: {info}", row.number),
-                });
+            for p in &lane.procedures {
+                times.extend([tl.secs(p.start_ts), tl.secs(p.end_ts)]);
             }
+            for x in times {
+                tl.start = tl.start.min(x);
+                tl.end = tl.end.max(x);
+            }
+            tl.lanes.push(LaneView { lane: lane.clone(), ticks: t });
         }
-        if !start.is_finite() {
-            (start, end) = (0.0, 0.0);
+        if !tl.start.is_finite() || !tl.end.is_finite() {
+            (tl.start, tl.end) = (0.0, 0.0);
         }
-        Timeline { lanes, start, end }
+        tl
+    }
+
+    /// Seconds since the first frame.
+    pub fn secs(&self, ts: Timestamp) -> f64 {
+        ts.nanos_since(self.origin) as f64 / 1e9
+    }
+
+    /// Index of the lane of a lineage root.
+    pub fn lane_of(&self, root: CtxId) -> Option<usize> {
+        self.lanes.binary_search_by_key(&root, |l| l.lane.root).ok()
+    }
+
+    /// Procedures of a lane that overlap [t0, t1].
+    pub fn procedures_in<'a>(&self, lane: &'a Lane, t0: f64, t1: f64) -> Vec<&'a Procedure> {
+        lane.procedures.iter().filter(|p| self.secs(p.end_ts) >= t0 && self.secs(p.start_ts) <= t1).collect()
     }
 }
 
-/// What the user looks at: a time window and a lane (persisted only for the session).
+/// What the user looks at: a time window, a lane, and what the ladder shows (persisted only for
+/// the session).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimelineView {
     pub t0: f64,
     pub t1: f64,
     pub lane: usize,
+    /// The ladder shows every message of the window instead of the key-update executions.
+    pub messages: bool,
 }
 
 impl Default for TimelineView {
     fn default() -> Self {
-        TimelineView { t0: 0.0, t1: 1.0, lane: 0 }
+        TimelineView { t0: 0.0, t1: 1.0, lane: 0, messages: false }
     }
 }
 
@@ -161,8 +113,16 @@ pub const MIN_SPAN: f64 = 1e-6;
 impl TimelineView {
     /// The whole capture, with a small margin.
     pub fn fit(tl: &Timeline) -> TimelineView {
-        let span = (tl.end - tl.start).max(MIN_SPAN);
-        TimelineView { t0: tl.start - span * 0.02, t1: tl.end + span * 0.02, lane: 0 }
+        let mut v = TimelineView::default();
+        v.fit_range(tl.start, tl.end);
+        v
+    }
+
+    /// Shows [a, b] with a small margin.
+    pub fn fit_range(&mut self, a: f64, b: f64) {
+        let span = (b - a).max(MIN_SPAN);
+        self.t0 = a - span * 0.02;
+        self.t1 = b + span * 0.02;
     }
 
     pub fn span(&self) -> f64 {
@@ -195,15 +155,17 @@ impl TimelineView {
     }
 }
 
-/// Messages of a lane within [t0, t1] (binary search; messages are in time order).
-pub fn visible_messages(lane: &Lane, t0: f64, t1: f64) -> &[LaneMsg] {
-    let a = lane.messages.partition_point(|m| m.t < t0);
-    let b = lane.messages.partition_point(|m| m.t <= t1);
-    lane.messages.get(a..b.max(a)).unwrap_or_default()
+/// Ticks of a lane within [t0, t1] (binary search; ticks are in time order).
+pub fn visible_ticks(ticks: &[Tick], t0: f64, t1: f64) -> &[Tick] {
+    let a = ticks.partition_point(|m| m.t < t0);
+    let b = ticks.partition_point(|m| m.t <= t1);
+    ticks.get(a..b.max(a)).unwrap_or_default()
 }
 
-/// Most arrows drawn in the ladder at once.
+/// Most arrows drawn in the message ladder at once.
 pub const MAX_ARROWS: usize = 80;
+/// Most executions drawn as ladders at once.
+pub const MAX_LADDERS: usize = 8;
 
 /// What the user did in the timeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -234,28 +196,137 @@ pub fn kind_color(kind: RowKind, dark: bool) -> egui::Color32 {
 pub fn kind_stroke(kind: RowKind) -> egui::Color32 {
     use egui::Color32 as C;
     match kind {
-        RowKind::Kudos => C::from_rgb(0x7b, 0x2c, 0xbf),
-        RowKind::IdUpdate => C::from_rgb(0x1f, 0x78, 0xb4),
+        RowKind::Kudos => C::from_rgb(0x8e, 0x44, 0xd8),
+        RowKind::IdUpdate => C::from_rgb(0x1f, 0x8f, 0xd4),
         RowKind::Failed => C::from_rgb(0xc0, 0x39, 0x2b),
         RowKind::Finding => C::from_rgb(0xd3, 0x8b, 0x00),
-        RowKind::Decrypted => C::from_rgb(0x2e, 0x8b, 0x57),
+        RowKind::Decrypted => C::from_rgb(0x2e, 0x9b, 0x57),
         RowKind::Plain => C::from_rgb(0x80, 0x80, 0x80),
     }
 }
 
-/// Band colour of a context generation.
-pub fn generation_color(generation: u32, dark: bool) -> egui::Color32 {
+/// Band colour of the `i`-th generation of a lane.
+pub fn generation_color(i: usize, dark: bool) -> egui::Color32 {
     let hues = [0.33f32, 0.58, 0.08, 0.83, 0.15, 0.5];
-    let h = hues.get(generation as usize % hues.len()).copied().unwrap_or(0.33);
-    let (s, v) = if dark { (0.45, 0.38) } else { (0.28, 0.97) };
+    let h = hues.get(i % hues.len()).copied().unwrap_or(0.33);
+    let (s, v) = if dark { (0.45, 0.42) } else { (0.28, 0.95) };
     egui::ecolor::Hsva::new(h, s, v, 1.0).into()
 }
 
-const LABEL_W: f32 = 300.0;
-const LANE_H: f32 = 40.0;
+/// Colour of a generation label within a lane (the colour of its band; temporary contexts,
+/// which protect no band, get a neutral one).
+fn label_color(lane: &Lane, label: &str, dark: bool) -> egui::Color32 {
+    match lane.phases.iter().position(|p| p.label == label) {
+        Some(i) => generation_color(i, dark),
+        None if dark => egui::Color32::from_rgb(0x4a, 0x4a, 0x52),
+        None => egui::Color32::from_rgb(0xe4, 0xe4, 0xea),
+    }
+}
 
-/// Draws lanes (generation bands, message ticks, markers) and the ladder of the selected lane.
-/// `label` gives the text of a frame (the packet list's Info). Returns what was clicked.
+fn outcome_color(o: &Outcome) -> egui::Color32 {
+    use egui::Color32 as C;
+    match o {
+        Outcome::Completed => C::from_rgb(0x2e, 0x9b, 0x57),
+        Outcome::Incomplete { .. } => C::from_rgb(0xd3, 0x8b, 0x00),
+        Outcome::Aborted { .. } | Outcome::Failed { .. } => C::from_rgb(0xc0, 0x39, 0x2b),
+    }
+}
+
+fn proc_color(kind: ProcedureKind) -> egui::Color32 {
+    match kind {
+        ProcedureKind::Kudos => kind_stroke(RowKind::Kudos),
+        ProcedureKind::IdUpdate => kind_stroke(RowKind::IdUpdate),
+    }
+}
+
+fn slot_index(s: PeerSlot) -> usize {
+    usize::from(s == PeerSlot::B)
+}
+
+fn peer_name(lane: &Lane, s: PeerSlot) -> &'static str {
+    lane.peer_names.get(slot_index(s)).copied().unwrap_or("?")
+}
+
+/// "KUDOS #1: request-initiated by client, FS mode, completed, frames 7–9, 0.402427 s" (the
+/// CLI's heading of a ladder).
+pub fn procedure_title(lane: &Lane, p: &Procedure) -> String {
+    let who = peer_name(lane, p.initiator);
+    let how = if p.request_initiated { "request" } else { "response" };
+    let mut s = match p.kind {
+        ProcedureKind::Kudos => format!(
+            "KUDOS #{}: {how}-initiated by {who}, {} mode{}{}, {}",
+            p.number,
+            if p.no_fs { "no-FS" } else { "FS" },
+            if p.preserve_observations { ", observations preserved" } else { "" },
+            if p.both_initiated { ", both peers initiated" } else { "" },
+            p.outcome.as_str()
+        ),
+        ProcedureKind::IdUpdate => {
+            format!("ID update #{}: started by {who} in a {how}, {}", p.number, p.outcome.as_str())
+        }
+    };
+    if let Some(d) = p.outcome.detail().filter(|d| !d.is_empty()) {
+        s.push_str(&format!(" ({d})"));
+    }
+    s.push_str(&format!(", frames {}–{}, {} s", p.start_frame, p.end_frame, p.duration()));
+    s
+}
+
+/// Round trip and key-confirmation times, if known.
+pub fn procedure_timing(lane: &Lane, p: &Procedure) -> String {
+    let mut parts = Vec::new();
+    if let Some(rt) = p.round_trip {
+        parts.push(format!("round trip {rt} s"));
+    }
+    for (i, c) in p.confirmation.iter().enumerate() {
+        if let Some(c) = c {
+            parts.push(format!("{} confirmed after {c} s", lane.peer_names.get(i).copied().unwrap_or("?")));
+        }
+    }
+    parts.join("; ")
+}
+
+/// The text of a procedure message: its label, then the KUDOS x byte and nonce.
+pub fn message_text(m: &analyzer_core::timeline::ProcMessage) -> String {
+    let mut s = m.label.clone();
+    if let Some(x) = m.x {
+        s.push_str(&format!(" x={x:02x}"));
+    }
+    if let Some(n) = &m.nonce {
+        s.push_str(&format!(" N={}", analyzer_core::hex::encode(n)));
+    }
+    s
+}
+
+/// One peer column head: name, endpoints (the first two), sender IDs.
+fn peer_head(lane: &Lane, i: usize) -> (String, String) {
+    let name = lane.peer_names.get(i).copied().unwrap_or("?").to_string();
+    let eps: Vec<String> =
+        lane.endpoints.get(i).map(|s| s.iter().map(|e| e.to_string()).collect()).unwrap_or_default();
+    let mut where_ = eps.iter().take(2).cloned().collect::<Vec<_>>().join(", ");
+    if eps.len() > 2 {
+        where_.push_str(&format!(" +{} more", eps.len() - 2));
+    }
+    let ids: Vec<String> = lane
+        .sender_ids
+        .get(i)
+        .map(|s| {
+            s.iter()
+                .map(|id| if id.is_empty() { "(empty)".into() } else { analyzer_core::hex::encode(id) })
+                .collect()
+        })
+        .unwrap_or_default();
+    let ids = if ids.is_empty() { String::new() } else { format!(" · id {}", ids.join(", ")) };
+    (name, format!("{where_}{ids}"))
+}
+
+const LABEL_W: f32 = 300.0;
+const LANE_H: f32 = 50.0;
+const SPAN_H: f32 = 13.0;
+
+/// Draws the lanes (generation bands, procedure spans, message ticks, key confirmations) and
+/// the ladders of the current lane. `label` gives the Info text of a frame (message ladder).
+/// Returns what was clicked.
 pub fn timeline_view(
     ui: &mut egui::Ui,
     tl: &Timeline,
@@ -263,9 +334,7 @@ pub fn timeline_view(
     selected: Option<u64>,
     label: &dyn Fn(u64) -> String,
 ) -> Option<TimelineAction> {
-    use egui::{Align2, Color32, FontId, Sense, Stroke, vec2};
     let mut action = None;
-    let dark = ui.visuals().dark_mode;
     ui.horizontal(|ui| {
         if ui.button("Zoom in").clicked() {
             view.zoom(0.5, (view.t0 + view.t1) / 2.0);
@@ -274,225 +343,552 @@ pub fn timeline_view(
             view.zoom(2.0, (view.t0 + view.t1) / 2.0);
         }
         if ui.button("Fit").clicked() {
-            let lane = view.lane;
-            *view = TimelineView::fit(tl);
-            view.lane = lane;
+            view.fit_range(tl.start, tl.end);
         }
         ui.label(format!(
-            "{:.6} s – {:.6} s  ({} lanes; scroll to zoom, drag to pan)",
+            "{:.6} s – {:.6} s  ({} association{}; scroll to zoom, drag to pan, click an execution to zoom to it)",
             view.t0,
             view.t1,
-            tl.lanes.len()
+            tl.lanes.len(),
+            if tl.lanes.len() == 1 { "" } else { "s" }
         ));
     });
     if tl.lanes.is_empty() {
-        ui.label("No CoAP associations in this capture.");
+        ui.label("No OSCORE association was decrypted: the timeline needs the keys (File > Import keys…).");
         return None;
     }
-    let lanes_h = (tl.lanes.len() as f32 * (LANE_H + 4.0) + 24.0).min(ui.available_height() * 0.45);
+    let lanes_h = (tl.lanes.len() as f32 * (LANE_H + 6.0) + 8.0).min(ui.available_height() * 0.4);
     egui::ScrollArea::vertical().id_salt("lanes").max_height(lanes_h).show(ui, |ui| {
-        for (li, lane) in tl.lanes.iter().enumerate() {
-            ui.horizontal(|ui| {
-                ui.allocate_ui(vec2(LABEL_W, LANE_H), |ui| {
-                    ui.set_width(LABEL_W);
-                    ui.vertical(|ui| {
-                        if ui
-                            .selectable_label(view.lane == li, egui::RichText::new(&lane.label).small())
-                            .clicked()
-                        {
-                            view.lane = li;
-                        }
-                        let phases: Vec<String> = lane
-                            .phases
-                            .iter()
-                            .map(|p| {
-                                format!("{} {} #{}–#{}", p.label, p.context, p.first_frame, p.last_frame)
-                            })
-                            .collect();
-                        let text =
-                            if phases.is_empty() { "no context".to_string() } else { phases.join(", ") };
-                        ui.label(egui::RichText::new(text).small().weak());
-                    });
-                });
-                let width = ui.available_width().max(50.0);
-                let (rect, resp) = ui.allocate_exact_size(vec2(width, LANE_H), Sense::click_and_drag());
-                resp.widget_info(|| {
-                    egui::WidgetInfo::labeled(egui::Role::Canvas, true, format!("lane {}", lane.label))
-                });
-                let p = ui.painter_at(rect);
-                p.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
-                let (l, w) = (rect.left(), rect.width());
-                for ph in &lane.phases {
-                    let x0 = view.x_of(ph.start, l, w).max(l);
-                    let x1 = view.x_of(ph.end, l, w).min(rect.right());
-                    if x1 < l || x0 > rect.right() {
-                        continue;
-                    }
-                    let band = egui::Rect::from_min_max(
-                        egui::pos2(x0 - 2.0, rect.top() + 2.0),
-                        egui::pos2(x1 + 2.0, rect.bottom() - 2.0),
-                    );
-                    p.rect_filled(band, 3.0, generation_color(ph.generation, dark));
-                    p.text(
-                        band.left_top() + vec2(4.0, 1.0),
-                        Align2::LEFT_TOP,
-                        &ph.label,
-                        FontId::proportional(11.0),
-                        ui.visuals().text_color(),
-                    );
-                }
-                // Message ticks: at most one per pixel column and kind.
-                let mut last: Option<(i32, RowKind)> = None;
-                for m in visible_messages(lane, view.t0, view.t1) {
-                    let x = view.x_of(m.t, l, w);
-                    let key = (x as i32, m.kind);
-                    if last == Some(key) {
-                        continue;
-                    }
-                    last = Some(key);
-                    let (y0, y1) = if m.from_a {
-                        (rect.center().y - 2.0, rect.bottom() - 4.0)
-                    } else {
-                        (rect.top() + 14.0, rect.center().y + 2.0)
-                    };
-                    let width = if Some(m.frame) == selected { 3.0 } else { 1.0 };
-                    p.line_segment(
-                        [egui::pos2(x, y0), egui::pos2(x, y1)],
-                        Stroke::new(width, kind_stroke(m.kind)),
-                    );
-                }
-                for mk in &lane.markers {
-                    if mk.t < view.t0 || mk.t > view.t1 {
-                        continue;
-                    }
-                    let x = view.x_of(mk.t, l, w);
-                    let c = match mk.kind {
-                        MarkerKind::Kudos => kind_stroke(RowKind::Kudos),
-                        MarkerKind::IdUpdate => kind_stroke(RowKind::IdUpdate),
-                        MarkerKind::KeyConfirmed => Color32::from_rgb(0x2e, 0x8b, 0x57),
-                    };
-                    p.circle_filled(egui::pos2(x, rect.top() + 8.0), 4.0, c);
-                }
-                if resp.dragged() {
-                    let dx = resp.drag_delta().x;
-                    view.pan(-f64::from(dx / w) * view.span());
-                }
-                if resp.hovered() {
-                    let scroll = ui.input(|i| i.smooth_scroll_delta.y);
-                    if scroll != 0.0
-                        && let Some(pos) = resp.hover_pos()
-                    {
-                        let center = view.t_of(pos.x, l, w);
-                        view.zoom((-f64::from(scroll) / 200.0).exp(), center);
-                    }
-                }
-                if resp.clicked() {
-                    view.lane = li;
-                    if let Some(pos) = resp.interact_pointer_pos() {
-                        let t = view.t_of(pos.x, l, w);
-                        let tol = view.span() * 6.0 / f64::from(w);
-                        let near = visible_messages(lane, t - tol, t + tol)
-                            .iter()
-                            .min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()));
-                        if let Some(m) = near {
-                            action = Some(TimelineAction::SelectFrame(m.frame));
-                        }
-                    }
-                }
-            });
+        for (li, lv) in tl.lanes.iter().enumerate() {
+            if let Some(a) = lane_row(ui, tl, li, lv, view, selected) {
+                action = Some(a);
+            }
         }
     });
     ui.separator();
-    let Some(lane) = tl.lanes.get(view.lane) else { return action };
-    ui.strong(format!("Ladder: {}", lane.label));
-    let msgs = visible_messages(lane, view.t0, view.t1);
-    if msgs.len() > MAX_ARROWS {
-        ui.label(format!(
-            "{} messages in the window: showing the first {MAX_ARROWS} (zoom in to see the rest)",
-            msgs.len()
-        ));
+    let Some(lv) = tl.lanes.get(view.lane) else { return action };
+    if let Some(f) = ladders(ui, tl, lv, view, selected, label) {
+        action = Some(TimelineAction::SelectFrame(f));
     }
-    let width = ui.available_width().max(300.0);
-    let (xa, xb) = (width * 0.2, width * 0.8);
-    egui::ScrollArea::vertical().id_salt("ladder").auto_shrink([false, false]).show(ui, |ui| {
-        let (head, _) = ui.allocate_exact_size(vec2(width, 20.0), Sense::hover());
-        let p = ui.painter();
-        p.text(
-            egui::pos2(head.left() + xa, head.center().y),
-            Align2::CENTER_CENTER,
-            format!("A {}", lane.peers[0]),
-            FontId::proportional(12.0),
-            ui.visuals().strong_text_color(),
-        );
-        p.text(
-            egui::pos2(head.left() + xb, head.center().y),
-            Align2::CENTER_CENTER,
-            format!("B {}", lane.peers[1]),
-            FontId::proportional(12.0),
-            ui.visuals().strong_text_color(),
-        );
-        for m in msgs.iter().take(MAX_ARROWS) {
-            let text = format!("#{} {}", m.frame, label(m.frame));
-            let (rect, resp) = ui.allocate_exact_size(vec2(width, 30.0), Sense::click());
-            resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &text));
-            let p = ui.painter_at(rect);
-            let col_stroke = ui.visuals().weak_text_color();
-            for x in [xa, xb] {
-                p.line_segment(
-                    [egui::pos2(rect.left() + x, rect.top()), egui::pos2(rect.left() + x, rect.bottom())],
-                    Stroke::new(1.0, col_stroke),
-                );
-            }
-            if Some(m.frame) == selected || resp.hovered() {
-                p.rect_filled(rect, 2.0, ui.visuals().selection.bg_fill.gamma_multiply(0.5));
-            }
-            let (from, to) = if m.from_a { (xa, xb) } else { (xb, xa) };
-            let y = rect.bottom() - 8.0;
-            let stroke = Stroke::new(if m.kind == RowKind::Kudos { 2.5 } else { 1.5 }, kind_stroke(m.kind));
-            let (a, b) = (egui::pos2(rect.left() + from, y), egui::pos2(rect.left() + to, y));
-            p.line_segment([a, b], stroke);
-            let dir = if to > from { -1.0 } else { 1.0 };
-            p.line_segment([b, b + vec2(dir * 9.0, -5.0)], stroke);
-            p.line_segment([b, b + vec2(dir * 9.0, 5.0)], stroke);
-            p.text(
-                egui::pos2(rect.left() + 4.0, rect.top() + 9.0),
-                Align2::LEFT_CENTER,
-                format!("{:.6} s", m.t),
-                FontId::monospace(10.0),
-                ui.visuals().weak_text_color(),
+    action
+}
+
+/// One lane: its label column and its strip.
+fn lane_row(
+    ui: &mut egui::Ui,
+    tl: &Timeline,
+    li: usize,
+    lv: &LaneView,
+    view: &mut TimelineView,
+    selected: Option<u64>,
+) -> Option<TimelineAction> {
+    use egui::{FontId, Sense, Stroke, pos2, vec2};
+    let lane = &lv.lane;
+    let dark = ui.visuals().dark_mode;
+    let mut action = None;
+    ui.horizontal(|ui| {
+        ui.allocate_ui(vec2(LABEL_W, LANE_H), |ui| {
+            ui.set_width(LABEL_W);
+            ui.spacing_mut().item_spacing.y = 0.0;
+            ui.vertical(|ui| {
+                let [a, b] = lane.peer_names;
+                let title = format!("{} ({a} <-> {b})", lane.name);
+                if ui.selectable_label(view.lane == li, egui::RichText::new(title).strong()).clicked() {
+                    view.lane = li;
+                }
+                for i in 0..2 {
+                    let (name, rest) = peer_head(lane, i);
+                    ui.add(
+                        egui::Label::new(egui::RichText::new(format!("{name} {rest}")).small().weak())
+                            .truncate(),
+                    );
+                }
+            });
+        });
+        let width = ui.available_width().max(50.0);
+        let (rect, resp) = ui.allocate_exact_size(vec2(width, LANE_H), Sense::click_and_drag());
+        resp.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Canvas, true, format!("lane {}", lane.name))
+        });
+        let p = ui.painter_at(rect);
+        p.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        if view.lane == li {
+            p.rect_stroke(
+                rect,
+                2.0,
+                Stroke::new(1.0, ui.visuals().selection.bg_fill),
+                egui::StrokeKind::Inside,
             );
-            let short: String = text.chars().take(140).collect();
-            p.text(
-                egui::pos2(rect.left() + (xa + xb) / 2.0, rect.top() + 9.0),
-                Align2::CENTER_CENTER,
-                short,
+        }
+        let (l, w) = (rect.left(), rect.width());
+        let body_top = rect.top() + SPAN_H + 2.0;
+        // Generation bands (their labels are drawn over the ticks).
+        let mut band_labels = Vec::new();
+        for (i, ph) in lane.phases.iter().enumerate() {
+            let (t0, t1) = (tl.secs(ph.first_ts), tl.secs(ph.last_ts));
+            if t1 < view.t0 || t0 > view.t1 {
+                continue;
+            }
+            let x0 = view.x_of(t0, l, w).max(l - 4.0);
+            let x1 = view.x_of(t1, l, w).min(rect.right() + 4.0).max(x0 + 3.0);
+            let band =
+                egui::Rect::from_min_max(pos2(x0 - 2.0, body_top), pos2(x1 + 2.0, rect.bottom() - 2.0));
+            p.rect_filled(band, 3.0, generation_color(i, dark));
+            band_labels.push((pos2(band.left().max(l) + 3.0, band.top() + 1.0), ph.label.as_str()));
+        }
+        // Message ticks: at most one per pixel column and kind; peer A's below the centre line.
+        let mid = (body_top + rect.bottom()) / 2.0;
+        let mut last: Option<(i32, RowKind, bool)> = None;
+        for m in visible_ticks(&lv.ticks, view.t0, view.t1) {
+            let x = view.x_of(m.t, l, w);
+            let key = (x as i32, m.kind, m.from_a);
+            if last == Some(key) && Some(m.frame) != selected {
+                continue;
+            }
+            last = Some(key);
+            let (y0, y1) = if m.from_a { (mid, rect.bottom() - 3.0) } else { (body_top + 12.0, mid) };
+            let width = if Some(m.frame) == selected { 3.0 } else { 1.0 };
+            p.line_segment([pos2(x, y0), pos2(x, y1)], Stroke::new(width, kind_stroke(m.kind)));
+        }
+        for (at, text) in band_labels {
+            let g = p.layout_no_wrap(
+                text.to_string(),
                 FontId::proportional(11.0),
-                ui.visuals().text_color(),
+                ui.visuals().strong_text_color(),
             );
-            if m.kind == RowKind::Kudos {
-                p.text(
-                    egui::pos2(rect.left() + from, y),
-                    Align2::RIGHT_CENTER,
-                    "KUDOS ",
-                    FontId::proportional(11.0),
-                    kind_stroke(RowKind::Kudos),
-                );
+            p.rect_filled(
+                egui::Rect::from_min_size(at, g.size()).expand(1.0),
+                2.0,
+                ui.visuals().extreme_bg_color.gamma_multiply(0.7),
+            );
+            p.galley(at, g, egui::Color32::WHITE);
+        }
+        // Executions: a span above the bands; key confirmations as diamonds.
+        let mut spans = Vec::new();
+        for pr in &lane.procedures {
+            let (t0, t1) = (tl.secs(pr.start_ts), tl.secs(pr.end_ts));
+            if t1 < view.t0 || t0 > view.t1 {
+                continue;
             }
-            if resp.clicked() {
-                action = Some(TimelineAction::SelectFrame(m.frame));
+            let x0 = view.x_of(t0, l, w).max(l);
+            let x1 = view.x_of(t1, l, w).min(rect.right()).max(x0 + 4.0);
+            let r = egui::Rect::from_min_max(pos2(x0, rect.top() + 1.0), pos2(x1, rect.top() + SPAN_H));
+            let c = proc_color(pr.kind);
+            p.rect_filled(r, 2.0, c.gamma_multiply(0.55));
+            p.rect_stroke(r, 2.0, Stroke::new(1.0, outcome_color(&pr.outcome)), egui::StrokeKind::Inside);
+            let text = match pr.kind {
+                ProcedureKind::Kudos => format!("KUDOS #{}", pr.number),
+                ProcedureKind::IdUpdate => format!("ID update #{}", pr.number),
+            };
+            let galley = p.layout_no_wrap(text, FontId::proportional(10.0), ui.visuals().strong_text_color());
+            if r.width() >= galley.size().x + 6.0 {
+                p.galley(
+                    pos2(r.left() + 3.0, r.center().y - galley.size().y / 2.0),
+                    galley,
+                    egui::Color32::WHITE,
+                );
+            } else if x1 + galley.size().x + 4.0 < rect.right() {
+                p.galley(pos2(x1 + 2.0, r.center().y - galley.size().y / 2.0), galley, egui::Color32::WHITE);
+            }
+            for mk in &pr.markers {
+                if let MarkerKind::KeyConfirmation { .. } = mk.kind {
+                    let x = view.x_of(tl.secs(mk.ts), l, w);
+                    diamond(&p, pos2(x, body_top + 6.0), 4.5, kind_stroke(RowKind::Decrypted));
+                }
+            }
+            spans.push((r, t0, t1));
+        }
+        if resp.dragged() {
+            let dx = resp.drag_delta().x;
+            view.pan(-f64::from(dx / w) * view.span());
+        }
+        if resp.hovered() {
+            let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            if scroll != 0.0
+                && let Some(pos) = resp.hover_pos()
+            {
+                let center = view.t_of(pos.x, l, w);
+                view.zoom((-f64::from(scroll) / 200.0).exp(), center);
+            }
+        }
+        if resp.clicked() {
+            view.lane = li;
+            if let Some(pos) = resp.interact_pointer_pos() {
+                // A click on an execution's span zooms to it; elsewhere it selects the nearest message.
+                if let Some((_, t0, t1)) = spans.iter().find(|(r, _, _)| r.expand(2.0).contains(pos)) {
+                    let pad = (t1 - t0).max(1e-3) * 0.2;
+                    view.fit_range(t0 - pad, t1 + pad);
+                    view.messages = false;
+                } else {
+                    let t = view.t_of(pos.x, l, w);
+                    let tol = view.span() * 6.0 / f64::from(w);
+                    let near = visible_ticks(&lv.ticks, t - tol, t + tol)
+                        .iter()
+                        .min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()));
+                    if let Some(m) = near {
+                        action = Some(TimelineAction::SelectFrame(m.frame));
+                    }
+                }
             }
         }
     });
     action
 }
 
+fn diamond(p: &egui::Painter, c: egui::Pos2, r: f32, color: egui::Color32) {
+    use egui::pos2;
+    let pts = vec![pos2(c.x, c.y - r), pos2(c.x + r, c.y), pos2(c.x, c.y + r), pos2(c.x - r, c.y)];
+    p.add(egui::Shape::convex_polygon(pts, color, egui::Stroke::NONE));
+}
+
+/// The ladder area of the current lane: its generations, then the executions in the window
+/// (or every message of the window).
+fn ladders(
+    ui: &mut egui::Ui,
+    tl: &Timeline,
+    lv: &LaneView,
+    view: &mut TimelineView,
+    selected: Option<u64>,
+    label: &dyn Fn(u64) -> String,
+) -> Option<u64> {
+    let lane = &lv.lane;
+    let dark = ui.visuals().dark_mode;
+    let procs = tl.procedures_in(lane, view.t0, view.t1);
+    let kudos = lane.procedures.iter().filter(|p| p.kind == ProcedureKind::Kudos).count();
+    let idu = lane.procedures.len() - kudos;
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    ui.horizontal_wrapped(|ui| {
+        let [a, b] = lane.peer_names;
+        ui.strong(format!("{} ({a} <-> {b}), frames {}–{}", lane.name, lane.first_frame, lane.last_frame));
+        ui.separator();
+        ui.label(format!("{}, {}", plural(kudos, "KUDOS execution"), plural(idu, "ID update")));
+        ui.separator();
+        if ui
+            .selectable_label(!view.messages, format!("Key updates in the window ({})", procs.len()))
+            .clicked()
+        {
+            view.messages = false;
+        }
+        if ui.selectable_label(view.messages, "Messages in the window").clicked() {
+            view.messages = true;
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label(egui::RichText::new("Generations:").weak());
+        for (i, ph) in lane.phases.iter().enumerate() {
+            let text = format!(
+                "{} {} frames {}–{} ({} messages)",
+                ph.label, ph.name, ph.first_frame, ph.last_frame, ph.messages
+            );
+            let chip = egui::RichText::new(text).background_color(generation_color(i, dark)).small();
+            ui.label(chip.color(ui.visuals().strong_text_color()));
+        }
+    });
+    let mut clicked = None;
+    egui::ScrollArea::vertical().id_salt("ladder").auto_shrink([false, false]).show(ui, |ui| {
+        let width = ui.available_width().max(400.0);
+        if view.messages || procs.is_empty() {
+            if !view.messages {
+                ui.label(
+                    egui::RichText::new("No KUDOS or ID-update execution in this window: the messages of the window.")
+                        .weak(),
+                );
+            }
+            clicked = message_ladder(ui, tl, lv, view, selected, label, width);
+            return;
+        }
+        if procs.len() > MAX_LADDERS {
+            ui.label(format!(
+                "{} executions in the window: the first {MAX_LADDERS} are drawn (zoom in, or click one in the lane, to see the others)",
+                procs.len()
+            ));
+        }
+        for p in procs.iter().take(MAX_LADDERS) {
+            if let Some(f) = procedure_ladder(ui, tl, lane, p, selected, width) {
+                clicked = Some(f);
+            }
+            ui.add_space(10.0);
+        }
+    });
+    clicked
+}
+
+/// Where the two peer columns are, in a ladder row.
+#[derive(Debug, Clone, Copy)]
+struct Cols {
+    xa: f32,
+    xb: f32,
+}
+
+impl Cols {
+    fn new(width: f32) -> Cols {
+        Cols { xa: width * 0.24, xb: width * 0.76 }
+    }
+    fn of(&self, a: bool) -> f32 {
+        if a { self.xa } else { self.xb }
+    }
+}
+
+/// Everything an arrow row shows.
+struct ArrowSpec<'a> {
+    frame: u64,
+    t: f64,
+    from_a: bool,
+    text: &'a str,
+    /// The generation that protected it, in a chip right of the columns.
+    context: Option<(&'a str, egui::Color32)>,
+    color: egui::Color32,
+    thick: bool,
+    selected: bool,
+}
+
+fn lifelines(ui: &egui::Ui, p: &egui::Painter, rect: egui::Rect, cols: Cols) {
+    let c = ui.visuals().weak_text_color();
+    for x in [cols.xa, cols.xb] {
+        p.line_segment(
+            [egui::pos2(rect.left() + x, rect.top()), egui::pos2(rect.left() + x, rect.bottom())],
+            egui::Stroke::new(1.0, c),
+        );
+    }
+}
+
+/// One message as an arrow between the columns; clickable.
+fn arrow_row(ui: &mut egui::Ui, cols: Cols, width: f32, a: &ArrowSpec<'_>) -> egui::Response {
+    use egui::{Align2, FontId, Sense, Stroke, pos2, vec2};
+    let (rect, resp) = ui.allocate_exact_size(vec2(width, 30.0), Sense::click());
+    let full = match a.context {
+        Some((c, _)) => format!("#{} {} [{c}]", a.frame, a.text),
+        None => format!("#{} {}", a.frame, a.text),
+    };
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &full));
+    let p = ui.painter_at(rect);
+    if a.selected || resp.hovered() {
+        p.rect_filled(rect, 2.0, ui.visuals().selection.bg_fill.gamma_multiply(0.45));
+    }
+    lifelines(ui, &p, rect, cols);
+    let y = rect.bottom() - 8.0;
+    let (from, to) = (rect.left() + cols.of(a.from_a), rect.left() + cols.of(!a.from_a));
+    let stroke = Stroke::new(if a.thick { 2.5 } else { 1.5 }, a.color);
+    let (s, e) = (pos2(from, y), pos2(to, y));
+    p.line_segment([s, e], stroke);
+    let dir = if to > from { -1.0 } else { 1.0 };
+    p.line_segment([e, e + vec2(dir * 9.0, -5.0)], stroke);
+    p.line_segment([e, e + vec2(dir * 9.0, 5.0)], stroke);
+    p.text(
+        pos2(rect.left() + 4.0, rect.center().y),
+        Align2::LEFT_CENTER,
+        format!("{:.6} s  #{}", a.t, a.frame),
+        FontId::monospace(10.5),
+        ui.visuals().weak_text_color(),
+    );
+    // The text between the columns, cut with an ellipsis when it is wider.
+    let mut job = egui::text::LayoutJob::simple_singleline(
+        a.text.to_string(),
+        FontId::proportional(12.0),
+        ui.visuals().text_color(),
+    );
+    job.wrap = egui::text::TextWrapping::truncate_at_width((cols.xb - cols.xa - 24.0).max(40.0));
+    let g = p.layout_job(job);
+    let at = pos2(
+        rect.left() + (cols.xa + cols.xb) / 2.0 - g.size().x / 2.0,
+        rect.top() + 10.0 - g.size().y / 2.0,
+    );
+    p.galley(at, g, egui::Color32::WHITE);
+    if let Some((c, bg)) = a.context {
+        let g = p.layout_no_wrap(c.to_string(), FontId::proportional(11.0), ui.visuals().strong_text_color());
+        let at = pos2(rect.left() + cols.xb + 14.0, y - g.size().y / 2.0);
+        p.rect_filled(egui::Rect::from_min_size(at, g.size()).expand2(vec2(4.0, 1.0)), 3.0, bg);
+        p.galley(at, g, egui::Color32::WHITE);
+    }
+    resp
+}
+
+/// A marker under the arrows: a shape (on the peer's column when it concerns one peer) and its
+/// text between the columns.
+fn marker_row(ui: &mut egui::Ui, cols: Cols, width: f32, kind: &MarkerKind, text: &str) {
+    use egui::{Color32 as C, FontId, Sense, pos2, vec2};
+    let (rect, resp) = ui.allocate_exact_size(vec2(width, 18.0), Sense::hover());
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, text));
+    let p = ui.painter_at(rect);
+    lifelines(ui, &p, rect, cols);
+    let (color, peer) = match kind {
+        MarkerKind::KeyConfirmation { peer } => (kind_stroke(RowKind::Decrypted), Some(*peer)),
+        MarkerKind::Derived { .. } => (kind_stroke(RowKind::Kudos), None),
+        MarkerKind::Offer { peer, .. } | MarkerKind::Ack { peer, .. } => {
+            (kind_stroke(RowKind::IdUpdate), Some(*peer))
+        }
+        MarkerKind::Switched => (kind_stroke(RowKind::IdUpdate), None),
+        MarkerKind::Completed => (kind_stroke(RowKind::Decrypted), None),
+        MarkerKind::Aborted | MarkerKind::Flag => (C::from_rgb(0xc0, 0x39, 0x2b), None),
+        MarkerKind::Restarted => (C::from_rgb(0xd3, 0x8b, 0x00), None),
+        MarkerKind::Started | MarkerKind::Retired { .. } => (C::from_rgb(0x80, 0x80, 0x80), None),
+    };
+    let y = rect.center().y;
+    if let Some(peer) = peer {
+        diamond(&p, pos2(rect.left() + cols.of(slot_index(peer) == 0), y), 5.0, color);
+    }
+    let g = p.layout_no_wrap(text.to_string(), FontId::proportional(11.5), ui.visuals().text_color());
+    let cx = rect.left() + (cols.xa + cols.xb) / 2.0;
+    let x0 = cx - g.size().x / 2.0;
+    p.circle_filled(pos2(x0 - 8.0, y), 3.5, color);
+    p.galley(pos2(x0, y - g.size().y / 2.0), g, C::WHITE);
+}
+
+/// One KUDOS or ID-update execution as a ladder diagram. Returns the frame clicked.
+fn procedure_ladder(
+    ui: &mut egui::Ui,
+    tl: &Timeline,
+    lane: &Lane,
+    p: &Procedure,
+    selected: Option<u64>,
+    width: f32,
+) -> Option<u64> {
+    use egui::{Align2, FontId, RichText, Sense, pos2, vec2};
+    let dark = ui.visuals().dark_mode;
+    let cols = Cols::new(width);
+    let mut clicked = None;
+    ui.horizontal(|ui| {
+        let oc = outcome_color(&p.outcome);
+        ui.label(
+            RichText::new(format!(" {} ", p.outcome.as_str()))
+                .color(egui::Color32::WHITE)
+                .background_color(oc),
+        );
+        ui.label(RichText::new(procedure_title(lane, p)).strong().color(proc_color(p.kind)));
+    });
+    let timing = procedure_timing(lane, p);
+    if !timing.is_empty() {
+        ui.label(RichText::new(timing).small());
+    }
+    let old = ui.spacing().item_spacing.y;
+    ui.spacing_mut().item_spacing.y = 0.0;
+    // Column heads.
+    let (head, _) = ui.allocate_exact_size(vec2(width, 32.0), Sense::hover());
+    let painter = ui.painter_at(head);
+    for i in 0..2 {
+        let (name, rest) = peer_head(lane, i);
+        let x = head.left() + cols.of(i == 0);
+        painter.text(
+            pos2(x, head.top() + 8.0),
+            Align2::CENTER_CENTER,
+            name,
+            FontId::proportional(13.0),
+            ui.visuals().strong_text_color(),
+        );
+        painter.text(
+            pos2(x, head.top() + 23.0),
+            Align2::CENTER_CENTER,
+            rest,
+            FontId::proportional(10.5),
+            ui.visuals().weak_text_color(),
+        );
+    }
+    // Arrows and markers in frame order, markers after the arrow of their frame.
+    let mut frames: Vec<u64> =
+        p.messages.iter().map(|m| m.frame).chain(p.markers.iter().map(|m| m.frame)).collect();
+    frames.sort_unstable();
+    frames.dedup();
+    for f in frames {
+        for m in p.messages.iter().filter(|m| m.frame == f) {
+            let text = message_text(m);
+            let color = match (m.x.is_some(), p.kind) {
+                (true, _) => kind_stroke(RowKind::Kudos),
+                (false, ProcedureKind::IdUpdate) => kind_stroke(RowKind::IdUpdate),
+                (false, ProcedureKind::Kudos) => kind_stroke(RowKind::Decrypted),
+            };
+            let spec = ArrowSpec {
+                frame: m.frame,
+                t: tl.secs(m.ts),
+                from_a: m.from == PeerSlot::A,
+                text: &text,
+                context: Some((&m.context_label, label_color(lane, &m.context_label, dark))),
+                color,
+                thick: m.x.is_some(),
+                selected: selected == Some(m.frame),
+            };
+            if arrow_row(ui, cols, width, &spec).clicked() {
+                clicked = Some(m.frame);
+            }
+        }
+        for mk in p.markers.iter().filter(|m| m.frame == f) {
+            marker_row(ui, cols, width, &mk.kind, &mk.text);
+        }
+    }
+    ui.spacing_mut().item_spacing.y = old;
+    clicked
+}
+
+/// Every message of the window as an arrow (the lanes' ticks), labelled with its Info text.
+fn message_ladder(
+    ui: &mut egui::Ui,
+    _tl: &Timeline,
+    lv: &LaneView,
+    view: &TimelineView,
+    selected: Option<u64>,
+    label: &dyn Fn(u64) -> String,
+    width: f32,
+) -> Option<u64> {
+    use egui::{Align2, FontId, Sense, pos2, vec2};
+    let msgs = visible_ticks(&lv.ticks, view.t0, view.t1);
+    if msgs.len() > MAX_ARROWS {
+        ui.label(format!(
+            "{} messages in the window: the first {MAX_ARROWS} are drawn (zoom in to see the rest)",
+            msgs.len()
+        ));
+    }
+    let cols = Cols::new(width);
+    let old = ui.spacing().item_spacing.y;
+    ui.spacing_mut().item_spacing.y = 0.0;
+    let (head, _) = ui.allocate_exact_size(vec2(width, 32.0), Sense::hover());
+    let painter = ui.painter_at(head);
+    for i in 0..2 {
+        let (name, rest) = peer_head(&lv.lane, i);
+        let x = head.left() + cols.of(i == 0);
+        painter.text(
+            pos2(x, head.top() + 8.0),
+            Align2::CENTER_CENTER,
+            name,
+            FontId::proportional(13.0),
+            ui.visuals().strong_text_color(),
+        );
+        painter.text(
+            pos2(x, head.top() + 23.0),
+            Align2::CENTER_CENTER,
+            rest,
+            FontId::proportional(10.5),
+            ui.visuals().weak_text_color(),
+        );
+    }
+    let mut clicked = None;
+    for m in msgs.iter().take(MAX_ARROWS) {
+        let text = label(m.frame);
+        let spec = ArrowSpec {
+            frame: m.frame,
+            t: m.t,
+            from_a: m.from_a,
+            text: &text,
+            context: None,
+            color: kind_stroke(m.kind),
+            thick: m.kind == RowKind::Kudos,
+            selected: selected == Some(m.frame),
+        };
+        if arrow_row(ui, cols, width, &spec).clicked() {
+            clicked = Some(m.frame);
+        }
+    }
+    ui.spacing_mut().item_spacing.y = old;
+    clicked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use analyzer_core::oscore::store::CtxKind;
+    use analyzer_core::timeline::{Lane, Phase, Procedure};
 
     #[test]
     fn zoom_keeps_the_center_and_pan_moves_the_window() {
-        let mut v = TimelineView { t0: 0.0, t1: 10.0, lane: 0 };
+        let mut v = TimelineView { t0: 0.0, t1: 10.0, ..TimelineView::default() };
         v.zoom(0.5, 5.0);
         assert_eq!((v.t0, v.t1), (2.5, 7.5));
         v.zoom(0.5, 2.5);
@@ -503,25 +899,67 @@ mod tests {
         assert!((v.span() - MIN_SPAN).abs() < 1e-12);
         v.zoom(f64::NAN, 2.0);
         assert!((v.span() - MIN_SPAN).abs() < 1e-12);
-        let v = TimelineView { t0: 1.0, t1: 3.0, lane: 0 };
+        let v = TimelineView { t0: 1.0, t1: 3.0, ..TimelineView::default() };
         assert_eq!(v.x_of(2.0, 100.0, 200.0), 200.0);
         assert_eq!(v.t_of(200.0, 100.0, 200.0), 2.0);
     }
 
     #[test]
-    fn visible_messages_uses_the_window_bounds() {
-        let msg = |t: f64, frame| LaneMsg { t, frame, from_a: true, kind: RowKind::Plain };
-        let lane = Lane {
-            label: String::new(),
-            peers: [String::new(), String::new()],
-            context: None,
-            phases: vec![],
-            markers: vec![],
-            messages: vec![msg(0.0, 1), msg(1.0, 2), msg(2.0, 3), msg(3.0, 4)],
-        };
-        let f: Vec<u64> = visible_messages(&lane, 1.0, 2.0).iter().map(|m| m.frame).collect();
+    fn visible_ticks_uses_the_window_bounds() {
+        let tick = |t: f64, frame| Tick { t, frame, from_a: true, kind: RowKind::Plain };
+        let ticks = vec![tick(0.0, 1), tick(1.0, 2), tick(2.0, 3), tick(3.0, 4)];
+        let f: Vec<u64> = visible_ticks(&ticks, 1.0, 2.0).iter().map(|m| m.frame).collect();
         assert_eq!(f, vec![2, 3]);
-        assert!(visible_messages(&lane, 5.0, 6.0).is_empty());
-        assert!(visible_messages(&lane, 2.0, 1.0).is_empty());
+        assert!(visible_ticks(&ticks, 5.0, 6.0).is_empty());
+        assert!(visible_ticks(&ticks, 2.0, 1.0).is_empty());
+    }
+
+    fn ts(s: i64) -> Timestamp {
+        Timestamp::new(1_000 + s, 0)
+    }
+
+    #[test]
+    fn lanes_keep_the_core_order_and_times_are_relative_to_the_first_frame() {
+        let mut core = analyzer_core::timeline::Timeline::default();
+        for (root, name) in [(3usize, "late"), (0, "early")] {
+            let mut lane = Lane::new(root, name.into(), ["client", "server"]);
+            lane.phases.push(Phase {
+                ctx: root,
+                name: name.into(),
+                label: "g0".into(),
+                kind: CtxKind::Loaded,
+                first_frame: 1,
+                last_frame: 2,
+                first_ts: ts(2),
+                last_ts: ts(5),
+                messages: 2,
+            });
+            core.lanes.insert(root, lane);
+        }
+        if let Some(l) = core.lanes.get_mut(&3) {
+            l.procedures.push(Procedure::new(ProcedureKind::Kudos, 1, PeerSlot::A, 9, ts(7)));
+        }
+        let mut ticks = BTreeMap::new();
+        // Out of time order on purpose: the lane sorts them.
+        ticks.insert(
+            3,
+            vec![
+                Tick { t: 4.0, frame: 2, from_a: false, kind: RowKind::Decrypted },
+                Tick { t: 1.5, frame: 1, from_a: true, kind: RowKind::Decrypted },
+            ],
+        );
+        ticks.insert(99, vec![Tick { t: 100.0, frame: 5, from_a: true, kind: RowKind::Plain }]);
+        let tl = Timeline::new(&core, ts(0), ticks);
+        assert_eq!(tl.lanes.iter().map(|l| l.lane.name.as_str()).collect::<Vec<_>>(), vec!["early", "late"]);
+        assert_eq!(tl.lane_of(3), Some(1));
+        assert_eq!(tl.lane_of(1), None);
+        assert_eq!(tl.lanes[1].ticks.iter().map(|t| t.frame).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(tl.lanes[0].ticks.is_empty(), "ticks of an unknown root are dropped");
+        // Start: the first tick (1.5 s); end: the KUDOS execution (7 s).
+        assert_eq!((tl.start, tl.end), (1.5, 7.0));
+        assert_eq!(tl.procedures_in(&tl.lanes[1].lane, 6.0, 8.0).len(), 1);
+        assert!(tl.procedures_in(&tl.lanes[1].lane, 0.0, 6.9).is_empty());
+        let v = TimelineView::fit(&tl);
+        assert!(v.t0 < 1.5 && v.t1 > 7.0 && v.lane == 0);
     }
 }

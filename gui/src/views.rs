@@ -298,7 +298,9 @@ fn detail_view(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
     legend(ui);
     egui::ScrollArea::both().id_salt("tree").auto_shrink([false, false]).show(ui, |ui| {
         for (i, root) in d.tree.roots.iter().enumerate() {
-            let open = root.label.starts_with("Decrypted OSCORE") || root.label.starts_with("Findings");
+            let open = root.label.starts_with("Decrypted OSCORE")
+                || root.label.starts_with("Findings")
+                || root.label.starts_with("Key management");
             tree_node(ui, root, vec![i], d.node.as_deref(), open, d.frame, cmds);
         }
     });
@@ -344,8 +346,12 @@ fn tree_node(
         return;
     }
     let id = ui.make_persistent_id(("node", frame, &path));
-    let mut state =
-        egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, open || on_path);
+    // A selected node opens too, so that what it is made of shows (KUDOS x: z, b, p, m).
+    let mut state = egui::collapsing_header::CollapsingState::load_with_default_open(
+        ui.ctx(),
+        id,
+        open || on_path || is_sel,
+    );
     if on_path {
         state.set_open(true);
     }
@@ -443,7 +449,7 @@ fn timeline_tab(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         return;
     };
     let Some(c) = &app.rt.capture else { return };
-    ui.label(RichText::new("Lanes: one per association (endpoints + context). Bands: context generations. Dots: KUDOS / ID-update messages. Click a message to select its frame.").small().weak());
+    ui.label(RichText::new("One lane per association (a context lineage). Bands: context generations. Spans on top: KUDOS (purple) and ID-update (blue) executions, outlined by their outcome; diamonds: key confirmation. Click a message to select its frame.").small().weak());
     let label = |f: u64| c.row(f).map(|r| c.info_of(r).to_string()).unwrap_or_default();
     if let Some(TimelineAction::SelectFrame(f)) =
         timeline_view(ui, tl, &mut app.rt.timeline_view, c.selected, &label)
@@ -500,11 +506,7 @@ fn keys_view(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         ui.heading(title);
         let list: Vec<_> = c.contexts.iter().filter(|x| x.derived == derived).collect();
         if list.is_empty() {
-            ui.label(if derived {
-                "none (KUDOS / ID-update derivation is not in the core yet)"
-            } else {
-                "none"
-            });
+            ui.label("none");
             continue;
         }
         egui::Grid::new(("ctx", derived)).striped(true).num_columns(9).show(ui, |ui| {
@@ -575,119 +577,409 @@ fn severity_color(s: Severity) -> Color32 {
     }
 }
 
+/// Most findings listed per (severity, kind) in the panel (the filter shows them all).
+pub const MAX_FINDINGS_SHOWN: usize = 500;
+
 fn audit_view(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
     let Some(c) = &app.rt.capture else { return };
     if !c.complete {
         ui.label("The audit is shown when the analysis has finished.");
         return;
     }
-    egui::Panel::right("usage").resizable(true).default_size(ui.available_width() * 0.5).show(ui, |ui| {
-        usage_chart(c, ui);
-        ui.separator();
-        ui.heading("Privacy report");
-        ui.label("Per-migration linkability report: computed by the core's privacy audit, which is not part of this build yet. Findings of the core's audit layer appear on the left when present.");
+    let Some(r) = &c.audit else {
+        ui.label("No audit: the analysis did not finish.");
+        return;
+    };
+    let w = ui.available_width();
+    egui::Panel::right("audit_side").resizable(true).default_size(w * 0.42).min_size(320.0).show(ui, |ui| {
+        let h = ui.available_height();
+        egui::Panel::bottom("usage").resizable(true).default_size(h * 0.55).show(ui, |ui| {
+            egui::ScrollArea::vertical().id_salt("usage_scroll").auto_shrink([false, false]).show(ui, |ui| {
+                usage_charts(c, ui);
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| findings_list(c, r, ui, cmds));
     });
     egui::CentralPanel::default().show(ui, |ui| {
-        ui.heading(format!("Findings ({})", c.findings.total()));
-        let counts: Vec<String> = c.findings.by_severity().iter().map(|(s, n)| format!("{s}: {n}")).collect();
-        ui.label(if counts.is_empty() { "No findings.".to_string() } else { counts.join("   ") });
-        egui::ScrollArea::vertical().id_salt("findings").auto_shrink([false, false]).show(ui, |ui| {
-            let mut current: Option<Severity> = None;
-            for ((sev, kind), g) in &c.findings.groups {
-                if current != Some(sev.0) {
-                    current = Some(sev.0);
-                    ui.add_space(4.0);
-                    ui.label(
-                        RichText::new(sev.0.as_str().to_uppercase()).strong().color(severity_color(sev.0)),
-                    );
-                }
-                egui::CollapsingHeader::new(format!("{kind} ({})", g.count))
-                    .id_salt(("fk", sev.0 as u8, kind.as_str()))
-                    .show(ui, |ui| {
-                        for f in &g.listed {
-                            ui.horizontal(|ui| {
-                                if ui.link(format!("#{}", f.frame)).clicked() {
-                                    cmds.push(Command::Reveal(f.frame));
-                                }
-                                for r in &f.related {
-                                    if ui.link(format!("(#{r})")).clicked() {
-                                        cmds.push(Command::Reveal(*r));
-                                    }
-                                }
-                                ui.label(format!("[{}] {}", f.layer, f.message));
-                            });
-                        }
-                        if g.count > g.listed.len() as u64 {
-                            ui.label(format!(
-                                "… and {} more (filter: finding.kind == \"{kind}\")",
-                                g.count - g.listed.len() as u64
-                            ));
-                        }
-                    });
-            }
+        egui::ScrollArea::vertical().id_salt("privacy").auto_shrink([false, false]).show(ui, |ui| {
+            privacy_report(r, ui, cmds);
         });
     });
 }
 
-fn usage_chart(c: &CaptureModel, ui: &mut egui::Ui) {
-    use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
-    ui.heading("Key usage (q: encryptions per key)");
-    if c.usage.is_empty() {
+/// Frame links: "#13 #15", each selecting its frame in the packet list.
+fn frame_links(ui: &mut egui::Ui, frames: &[u64], cmds: &mut Vec<Command>) {
+    for f in frames {
+        if ui.link(format!("#{f}")).on_hover_text("show this frame in the packet list").clicked() {
+            cmds.push(Command::Reveal(*f));
+        }
+    }
+}
+
+fn linked_chip(linked: Option<bool>) -> RichText {
+    let (text, color) = match linked {
+        Some(true) => ("LINKED", Color32::from_rgb(0xc0, 0x39, 0x2b)),
+        Some(false) => ("not linked", Color32::from_rgb(0x2e, 0x8b, 0x57)),
+        None => ("n/a", Color32::from_rgb(0x80, 0x80, 0x80)),
+    };
+    RichText::new(text).strong().color(color)
+}
+
+fn side_text(s: &analyzer_core::audit::report::Side) -> String {
+    let id = match (&s.kid, &s.sender_id) {
+        (Some(k), _) => format!("kid {k}"),
+        (None, Some(sid)) => format!("sender id {sid} (not on the wire)"),
+        (None, None) => "no ID known".into(),
+    };
+    format!("{} {id} {{{}}}, {} message(s)", s.endpoint, s.context, s.messages)
+}
+
+fn privacy_report(r: &analyzer_core::audit::AuditReport, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    ui.heading("Privacy report");
+    ui.label(format!(
+        "{} frames, {} OSCORE messages, {} association(s). Per ID change and network migration: what an on-path observer can still link (PROTOCOLS.md §4.7).",
+        r.frames,
+        r.oscore_messages,
+        r.associations.len()
+    ));
+    ui.add_space(4.0);
+    observer_summary(&r.observer_view, ui);
+    if r.segments_dropped > 0 {
+        ui.label(format!(
+            "{} further identity changes were counted but not analysed (segment cap).",
+            r.segments_dropped
+        ));
+    }
+    for a in &r.associations {
+        ui.add_space(6.0);
+        let [pa, pb] = a.peers;
+        egui::CollapsingHeader::new(
+            RichText::new(format!(
+                "Association {} ({pa} <-> {pb}), frames {}–{}, {} segment(s), {} migration(s)",
+                a.name,
+                a.first_frame,
+                a.last_frame,
+                a.segments,
+                a.migrations.len()
+            ))
+            .strong(),
+        )
+        .id_salt(("assoc", &a.name, a.first_frame))
+        .default_open(true)
+        .show(ui, |ui| {
+            if !a.id_updates.is_empty() {
+                ui.label(format!("ID updates: {}", a.id_updates.join(", ")));
+            }
+            let o = &a.observer;
+            ui.label(format!(
+                "Observer: {} presumed device(s) for this association; links {} of {} boundaries ({} of {} ID changes)",
+                o.clusters, o.boundaries_linked, o.boundaries, o.id_changes_linked, o.id_changes
+            ));
+            if a.migrations.is_empty() {
+                ui.label(RichText::new("No ID change and no address change: nothing to link.").weak());
+            }
+            for (mi, m) in a.migrations.iter().enumerate() {
+                migration(ui, m, (&a.name, mi), cmds);
+            }
+        });
+    }
+}
+
+fn migration(
+    ui: &mut egui::Ui,
+    m: &analyzer_core::audit::Migration,
+    salt: (&String, usize),
+    cmds: &mut Vec<Command>,
+) {
+    let linked = if m.linked_items.is_empty() {
+        "not linked by any item".to_string()
+    } else {
+        format!("linked by: {}", m.linked_items.join(", "))
+    };
+    let observer = if m.observer_linked { "observer: same device" } else { "observer: different devices" };
+    let title = format!("{} {} at frame {} · {linked} · {observer}", m.peer, m.kind.as_str(), m.frame);
+    let color = if m.linked_items.is_empty() {
+        Color32::from_rgb(0x2e, 0x8b, 0x57)
+    } else {
+        Color32::from_rgb(0xc0, 0x39, 0x2b)
+    };
+    egui::CollapsingHeader::new(RichText::new(title).color(color))
+        .id_salt(("migration", salt.0, salt.1))
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::Grid::new(("sides", salt.0, salt.1)).num_columns(3).show(ui, |ui| {
+                for (name, s) in [("before", &m.before), ("after", &m.after)] {
+                    ui.label(RichText::new(name).weak());
+                    ui.label(side_text(s));
+                    ui.horizontal(|ui| {
+                        ui.label("frames");
+                        frame_links(ui, &[s.first_frame], cmds);
+                        ui.label("–");
+                        frame_links(ui, &[s.last_frame], cmds);
+                    });
+                    ui.end_row();
+                }
+            });
+            ui.add_space(2.0);
+            egui::Grid::new(("items", salt.0, salt.1))
+                .num_columns(4)
+                .striped(true)
+                .spacing([10.0, 3.0])
+                .show(ui, |ui| {
+                    for it in &m.items {
+                        ui.label(linked_chip(it.linked));
+                        ui.label(RichText::new(it.item).monospace()).on_hover_text(it.section);
+                        ui.horizontal(|ui| frame_links(ui, &it.frames, cmds));
+                        ui.add(egui::Label::new(&it.explanation).wrap());
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn observer_summary(o: &analyzer_core::audit::ObserverSummary, ui: &mut egui::Ui) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.strong("Observer's view (no keys)");
+        ui.label(format!(
+            "{} flow(s) in {} presumed device(s); {} true association(s). Links {} of {} boundaries ({} of {} ID changes); {} merged cluster(s), {} split association(s), {} flow(s) without keys.",
+            o.flows,
+            o.clusters,
+            o.associations,
+            o.boundaries_linked,
+            o.boundaries,
+            o.id_changes_linked,
+            o.id_changes,
+            o.merged_clusters,
+            o.split_associations,
+            o.unattributed_flows
+        ));
+        egui::CollapsingHeader::new(format!("Presumed devices ({})", o.cluster_list.len()))
+            .id_salt("clusters")
+            .show(ui, |ui| {
+                for cl in &o.cluster_list {
+                    ui.label(
+                        RichText::new(format!(
+                            "device {} (associations: {})",
+                            cl.cluster + 1,
+                            if cl.associations.is_empty() { "unknown".into() } else { cl.associations.join(", ") }
+                        ))
+                        .strong(),
+                    );
+                    for f in &cl.flows {
+                        ui.label(format!("  {f}"));
+                    }
+                    for j in &cl.joins {
+                        ui.label(RichText::new(format!("  joined: {j}")).weak());
+                    }
+                }
+            });
+    });
+}
+
+fn findings_list(
+    c: &CaptureModel,
+    r: &analyzer_core::audit::AuditReport,
+    ui: &mut egui::Ui,
+    cmds: &mut Vec<Command>,
+) {
+    let total: u64 = r.summary.iter().map(|s| s.count).sum();
+    ui.heading(format!("Findings ({total})"));
+    let mut by_sev: Vec<(Severity, u64)> = Vec::new();
+    for s in &r.summary {
+        match by_sev.last_mut() {
+            Some((sev, n)) if *sev == s.severity => *n += s.count,
+            _ => by_sev.push((s.severity, s.count)),
+        }
+    }
+    ui.horizontal_wrapped(|ui| {
+        if by_sev.is_empty() {
+            ui.label("No findings.");
+        }
+        for (s, n) in &by_sev {
+            ui.label(RichText::new(format!("{s}: {n}")).color(severity_color(*s)));
+        }
+    });
+    if r.findings_dropped > 0 {
+        ui.label(
+            RichText::new(format!(
+                "{} findings are counted but not listed (the audit keeps the first {} with their frames)",
+                r.findings_dropped,
+                r.findings.len()
+            ))
+            .weak(),
+        );
+    }
+    egui::ScrollArea::vertical().id_salt("findings").auto_shrink([false, false]).show(ui, |ui| {
+        let mut current: Option<Severity> = None;
+        for g in &c.finding_groups {
+            if current != Some(g.severity) {
+                current = Some(g.severity);
+                ui.add_space(4.0);
+                ui.label(
+                    RichText::new(g.severity.as_str().to_uppercase())
+                        .strong()
+                        .color(severity_color(g.severity)),
+                );
+            }
+            egui::CollapsingHeader::new(format!("{} ({})", g.kind, g.count))
+                .id_salt(("fk", g.severity as u8, g.kind))
+                .default_open(g.count <= 5)
+                .show(ui, |ui| {
+                    let listed = r.findings.get(g.listed.clone()).unwrap_or_default();
+                    for f in listed.iter().take(MAX_FINDINGS_SHOWN) {
+                        ui.horizontal_wrapped(|ui| {
+                            let (first, rest) =
+                                f.frames.split_first().map_or((None, &[][..]), |(a, b)| (Some(a), b));
+                            if let Some(a) = first {
+                                frame_links(ui, &[*a], cmds);
+                            }
+                            if !rest.is_empty() {
+                                ui.label(RichText::new("see").weak());
+                                frame_links(ui, rest, cmds);
+                            }
+                            ui.label(format!("[{}] {}", f.layer, f.explanation));
+                        });
+                    }
+                    let shown = listed.len().min(MAX_FINDINGS_SHOWN) as u64;
+                    if g.count > shown {
+                        ui.label(
+                            RichText::new(format!(
+                                "… and {} more (filter: finding.kind == \"{}\")",
+                                g.count - shown,
+                                g.kind
+                            ))
+                            .weak(),
+                        );
+                    }
+                });
+        }
+    });
+}
+
+/// "thermostat/g1 client" (the name already says the generation), "d02 g0 client".
+fn key_name(x: &crate::model::ContextRow, sender_b: bool) -> String {
+    let role = x.peers.get(usize::from(sender_b)).map_or("", |p| p.role);
+    if x.name.ends_with(&format!("/{}", x.label)) {
+        format!("{} {role}", x.name)
+    } else {
+        format!("{} {} {role}", x.name, x.label)
+    }
+}
+
+fn usage_charts(c: &CaptureModel, ui: &mut egui::Ui) {
+    ui.heading("Key usage");
+    if c.usage.is_empty() && c.failures.is_empty() {
         ui.label("No message was opened with a known key.");
         return;
     }
-    let show_limit =
-        ui.ctx().data_mut(|d| *d.get_temp_mut_or(egui::Id::unique("kudoscope-show-limit"), true));
-    let mut show = show_limit;
-    ui.checkbox(&mut show, "Show the q limit line");
-    if show != show_limit {
-        ui.ctx().data_mut(|d| d.insert_temp(egui::Id::unique("kudoscope-show-limit"), show));
+    // The limit lines are shown by default only when a key used a visible share of its limit:
+    // a line at 2^20 flattens 20 encryptions to nothing.
+    let near = |list: &[crate::model::UsageSeries], v: bool| {
+        list.iter().any(|s| {
+            c.contexts.iter().find(|x| x.id == s.ctx).is_some_and(|x| {
+                let l = if v { x.limit_v } else { x.limit_q };
+                s.count.saturating_mul(20) >= l
+            })
+        })
+    };
+    let default = near(&c.usage, false) || near(&c.failures, true);
+    let id = egui::Id::unique("kudoscope-show-limit");
+    let mut show = ui.ctx().data_mut(|d| *d.get_temp_mut_or(id, default));
+    if ui.checkbox(&mut show, "Show the limit lines").changed() {
+        ui.ctx().data_mut(|d| d.insert_temp(id, show));
     }
-    Plot::new("usage")
-        .legend(Legend::default())
-        .height(ui.available_height().clamp(160.0, 320.0))
-        .x_axis_label("seconds")
-        .y_axis_label("q")
-        .show(ui, |p| {
-            let mut limits = Vec::new();
-            for s in &c.usage {
-                let ctx = c.contexts.iter().find(|x| x.id == s.ctx);
-                let name = match ctx {
-                    Some(x) => format!(
-                        "{} {} {}",
-                        x.name,
-                        x.label,
-                        x.peers.get(usize::from(s.sender_b)).map_or("", |p| p.role)
-                    ),
-                    None => format!("context {}", s.ctx),
-                };
-                p.line(Line::new(name, PlotPoints::new(s.points.clone())));
-                if let Some(x) = ctx
-                    && !limits.contains(&x.limit_q)
-                {
-                    limits.push(x.limit_q);
-                }
-            }
-            if show {
-                for l in limits {
-                    p.hline(HLine::new(format!("q limit {l}"), l as f64));
-                }
-            }
-        });
-    for s in &c.usage {
-        let ctx = c.contexts.iter().find(|x| x.id == s.ctx);
-        if let Some(x) = ctx {
-            let pct = 100.0 * s.q as f64 / x.limit_q.max(1) as f64;
-            ui.label(format!(
-                "{} {} {}: q = {} ({pct:.4} % of {})",
-                x.name,
-                x.label,
-                x.peers.get(usize::from(s.sender_b)).map_or("", |p| p.role),
-                s.q,
-                x.limit_q
+    let n_keys = c.usage.len();
+    usage_plot(c, ui, "q", "q: encryptions per key", &c.usage, |x| x.limit_q, show);
+    if c.failures.is_empty() {
+        ui.label(RichText::new("v: no failed verification was charged to a key.").weak());
+    } else {
+        usage_plot(c, ui, "v", "v: failed verifications per key", &c.failures, |x| x.limit_v, show);
+    }
+    // One line per key, the most used first (at most 12).
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    for (which, list, limit) in [("q", &c.usage, true), ("v", &c.failures, false)] {
+        for s in list {
+            let Some(x) = c.contexts.iter().find(|x| x.id == s.ctx) else { continue };
+            let l = if limit { x.limit_q } else { x.limit_v };
+            let pct = 100.0 * s.count as f64 / l.max(1) as f64;
+            lines.push((
+                s.count,
+                format!("{}: {which} = {} ({pct:.4} % of {l})", key_name(x, s.sender_b), s.count),
             ));
         }
     }
+    lines.sort_by_key(|l| std::cmp::Reverse(l.0));
+    for (_, l) in lines.iter().take(12) {
+        ui.label(l);
+    }
+    if lines.len() > 12 {
+        ui.label(RichText::new(format!("… {} keys in all ({} with q)", lines.len(), n_keys)).weak());
+    }
+}
+
+/// One chart: a line per key, coloured per association and peer (every generation of a key
+/// lineage has the colour of its association and peer), and the limit lines.
+fn usage_plot(
+    c: &CaptureModel,
+    ui: &mut egui::Ui,
+    id: &str,
+    title: &str,
+    series: &[crate::model::UsageSeries],
+    limit: impl Fn(&crate::model::ContextRow) -> u64,
+    show_limit: bool,
+) {
+    use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+    ui.label(RichText::new(title).strong());
+    let palette = [
+        Color32::from_rgb(0x1f, 0x77, 0xb4),
+        Color32::from_rgb(0xff, 0x7f, 0x0e),
+        Color32::from_rgb(0x2c, 0xa0, 0x2c),
+        Color32::from_rgb(0xd6, 0x27, 0x28),
+        Color32::from_rgb(0x94, 0x67, 0xbd),
+        Color32::from_rgb(0x8c, 0x56, 0x4b),
+        Color32::from_rgb(0xe3, 0x77, 0xc2),
+        Color32::from_rgb(0x17, 0xbe, 0xcf),
+    ];
+    let mut groups: Vec<(usize, bool)> = Vec::new();
+    Plot::new(("usage", id))
+        .legend(Legend::default())
+        .height(170.0)
+        .x_axis_label("seconds")
+        .y_axis_label(id)
+        .show(ui, |p| {
+            let mut limits = Vec::new();
+            for s in series {
+                let ctx = c.contexts.iter().find(|x| x.id == s.ctx);
+                let (root, name) = match ctx {
+                    Some(x) => {
+                        let root = c.contexts.iter().find(|r| r.id == x.root).unwrap_or(x);
+                        let role = x.peers.get(usize::from(s.sender_b)).map_or("", |p| p.role);
+                        (x.root, format!("{} {role}", root.name))
+                    }
+                    None => (s.ctx, format!("context {}", s.ctx)),
+                };
+                let g = groups.iter().position(|k| *k == (root, s.sender_b)).unwrap_or_else(|| {
+                    groups.push((root, s.sender_b));
+                    groups.len() - 1
+                });
+                let color = palette.get(g % palette.len()).copied().unwrap_or(Color32::GRAY);
+                p.line(Line::new(name, PlotPoints::new(s.points.clone())).color(color));
+                if let Some(x) = ctx
+                    && !limits.contains(&limit(x))
+                {
+                    limits.push(limit(x));
+                }
+            }
+            if show_limit {
+                for l in limits {
+                    p.hline(
+                        HLine::new(format!("{id} limit {l}"), l as f64)
+                            .color(Color32::from_rgb(0xc0, 0x39, 0x2b)),
+                    );
+                }
+            }
+        });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 //! The app headless (egui_kittest + wgpu on a CPU adapter): open the real libcoap capture,
 //! select a decrypted OSCORE frame, check the detail tree, switch to the timeline, click a
-//! ladder arrow; snapshot images under tests/snapshots/ (UPDATE_SNAPSHOTS=1 rewrites them).
-//!
-//! d02 has no KUDOS execution; when a KUDOS sample lands, the same steps with a KUDOS frame
-//! belong in a test of their own next to these.
+//! ladder arrow; the same with a KUDOS execution (samples/kudos/kudos-fs-request) and the
+//! audit's migration items (samples/idupdate/idupdate-careless-early-ids). Snapshot images
+//! under tests/snapshots/ (UPDATE_SNAPSHOTS=1 rewrites them).
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -11,19 +10,23 @@ use kudoscope_gui::app::{App, Command, View};
 use kudoscope_gui::settings::{Settings, Theme};
 use std::path::PathBuf;
 
-/// The capture by a path relative to the repository root (the working directory of every test
+/// A capture by a path relative to the repository root (the working directory of every test
 /// in this binary), so that paths shown in snapshots do not depend on where the checkout lives.
-fn d02() -> PathBuf {
+fn sample(rel: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     std::env::set_current_dir(&root).expect("repository root");
-    PathBuf::from("samples/real/d02_libcoap_libcoap/d02_libcoap_libcoap.pcapng")
+    PathBuf::from(rel)
+}
+
+fn open(rel: &str) -> App {
+    let settings = Settings { theme: Theme::Light, ..Settings::default() };
+    let mut app = App::new_inline(settings);
+    app.apply(Command::Open(sample(rel)), None);
+    app
 }
 
 fn opened() -> App {
-    let settings = Settings { theme: Theme::Light, ..Settings::default() };
-    let mut app = App::new_inline(settings);
-    app.apply(Command::Open(d02()), None);
-    app
+    open("samples/real/d02_libcoap_libcoap/d02_libcoap_libcoap.pcapng")
 }
 
 fn harness(app: App) -> Harness<'static, App> {
@@ -36,7 +39,7 @@ fn harness(app: App) -> Harness<'static, App> {
 
 /// Snapshot with the load time (wall clock, varies) masked.
 fn snap(h: &mut Harness<'static, App>, name: &str) {
-    let rect = h.query_by_label_contains("Loaded 66 frames in").map(|n| n.rect());
+    let rect = h.query_by_label_contains(" frames in ").map(|n| n.rect());
     if let Some(r) = rect {
         h.mask(r);
     }
@@ -67,12 +70,12 @@ fn select_a_decrypted_frame_then_switch_to_the_timeline() {
     h.get_by_label("Timeline").click();
     h.run();
     assert_eq!(h.state().rt.view, View::Timeline);
-    h.get_by_label("127.0.0.1:59107 <-> 127.0.0.1:5683 · d02");
-    h.get_by_label("g0 d02 #1–#5");
-    h.get_by_label("Ladder: 127.0.0.1:59107 <-> 127.0.0.1:5683 · d02");
-    // Nine associations, one band each.
-    assert_eq!(h.state().rt.timeline.as_ref().unwrap().lanes.len(), 9);
-    h.get_by_label("g0 d02 #43–#63");
+    // One association (the nine client processes share the context d02), one generation.
+    assert_eq!(h.state().rt.timeline.as_ref().unwrap().lanes.len(), 1);
+    h.get_by_label("d02 (client <-> server)");
+    h.get_by_label("g0 d02 frames 1–65 (36 messages)");
+    // No key update in d02: the ladder shows the messages of the window.
+    h.get_by_label("No KUDOS or ID-update execution in this window: the messages of the window.");
     snap(&mut h, "gui_timeline");
 
     // Clicking an arrow of the ladder selects its frame.
@@ -97,7 +100,8 @@ fn keys_and_audit_panels() {
     snap(&mut h, "gui_keys");
     h.get_by_label("Audit").click();
     h.run();
-    h.get_by_label("Key usage (q: encryptions per key)");
+    h.get_by_label("Key usage");
+    h.get_by_label("q: encryptions per key");
     h.get_by_label_contains("d02 g0 client: q = 16");
     snap(&mut h, "gui_audit");
 }
@@ -128,4 +132,91 @@ fn typing_a_filter_narrows_the_list() {
     assert_eq!(rt.filter_text, "oscore.kid == b74f && !kudos &&");
     assert_eq!(rt.filter_error.as_ref().map(|e| e.column), Some(32));
     h.get_by_label_contains("column 32: expected a field name");
+}
+
+#[test]
+fn a_kudos_frame_then_its_ladder() {
+    let mut h = harness(open("samples/kudos/kudos-fs-request.pcapng"));
+    h.run();
+    h.get_by_label_contains("16 frames, 16 shown");
+    // Frame 7: the divergent KUDOS request (`kudoscope -V`).
+    h.get_by_label_contains("CON POST MID=21819").click();
+    h.run();
+    assert_eq!(h.state().rt.capture.as_ref().unwrap().selected, Some(7));
+    // The KUDOS x byte is preselected: its OSCORE layer and its own fields are open.
+    h.get_by_label("KUDOS x: 0x07");
+    h.get_by_label("z: 0 (divergent)");
+    h.get_by_label("p (no forward secrecy): 0");
+    h.get_by_label("KUDOS nonce: e2d7f0714ebe52a5");
+    h.get_by_label("[Generation: g0-temp1]");
+    h.get_by_label("[Context: thermostat/g0-temp1 (g0-temp1), protected by the client]");
+    h.get_by_label("[KUDOS #1 started: request-initiated by client, FS mode]");
+    h.get_by_label("[CTX_TEMP g0-temp1 derived from g0]");
+    snap(&mut h, "gui_kudos_packets");
+
+    h.get_by_label("Timeline").click();
+    h.run();
+    h.get_by_label("thermostat (client <-> server)");
+    h.get_by_label("KUDOS #1: request-initiated by client, FS mode, completed, frames 7–9, 0.402427 s");
+    h.get_by_label(
+        "round trip 0.002427 s; client confirmed after 0.002427 s; server confirmed after 0.402427 s",
+    );
+    h.get_by_label("#7 divergent request x=07 N=e2d7f0714ebe52a5 [g0-temp1]");
+    h.get_by_label("#8 convergent response x=47 N=ed3fde832b7ad597 [g1]");
+    h.get_by_label("#9 GET /sensors/temp [g1]");
+    h.get_by_label("CTX_TEMP g0-temp1 derived from g0");
+    h.get_by_label("CTX_NEW g1 derived from g0");
+    h.get_by_label("client has key confirmation");
+    h.get_by_label("server has key confirmation");
+    h.get_by_label("KUDOS #1 completed in 0.402427s");
+    h.get_by_label("g0 thermostat frames 1–6 (6 messages)");
+    h.get_by_label("g1 thermostat/g1 frames 8–16 (9 messages)");
+    snap(&mut h, "gui_kudos_timeline");
+
+    // Clicking the convergent response's arrow selects frame 8.
+    h.get_by_label_contains("#8 convergent response").click();
+    h.run();
+    assert_eq!(h.state().rt.capture.as_ref().unwrap().selected, Some(8));
+    h.get_by_label("Packets").click();
+    h.run();
+    h.get_by_label("KUDOS x: 0x47");
+    h.get_by_label("z: 1 (convergent)");
+}
+
+#[test]
+fn the_audit_panel_lists_each_migration_item() {
+    let mut h = harness(open("samples/idupdate/idupdate-careless-early-ids.pcapng"));
+    h.run();
+    h.get_by_label("Audit").click();
+    h.run();
+    h.get_by_label("Privacy report");
+    // `kudoscope audit`: the client's ID change at 15 stays linked by MID, token, address, MAC.
+    h.get_by_label(
+        "client id_change at frame 15 · linked by: mid, token, address, mac · observer: same device",
+    );
+    h.get_by_label("server id_change at frame 16 · linked by: address, mac · observer: same device");
+    h.get_by_label(
+        "client address_change at frame 19 · linked by: kid, piv, cadence · observer: same device",
+    );
+    h.get_by_label("Message IDs continue: 0x5156 before, 0x5157 after (+1 <= 16)");
+    h.get_by_label("the SSN restarted: first PIV after is 0 (last before 6)");
+    h.get_by_label(
+        "first PIV after (2) continues the counter before (1, +1 <= 32): the SSN was not restarted",
+    );
+    // Three boundaries of 13 items (the CLI's listing): 4 + 2 + 3 linked, 5 + 2 + 6 not
+    // linked, 4 + 9 + 4 not applicable.
+    assert_eq!(h.get_all_by_label("LINKED").count(), 9);
+    assert_eq!(h.get_all_by_label("not linked").count(), 13);
+    assert_eq!(h.get_all_by_label("n/a").count(), 17);
+    h.get_by_label_contains("3 flow(s) in 1 presumed device(s); 1 true association(s)");
+    h.get_by_label("audit.new_ids_on_old_network (1)");
+    h.get_by_label("audit.linkable_migration (1)");
+    h.get_by_label_contains("client uses its new ID 78 on the old network 192.0.2.1:52443");
+    snap(&mut h, "gui_audit_migrations");
+
+    // An evidence frame opens the packet list on it.
+    h.get_all_by_label("#13").next().expect("evidence frame 13").click();
+    h.run();
+    assert_eq!(h.state().rt.view, View::Packets);
+    assert_eq!(h.state().rt.capture.as_ref().unwrap().selected, Some(13));
 }

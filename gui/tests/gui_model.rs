@@ -2,13 +2,14 @@
 //! (samples/real/d02_libcoap_libcoap: its README lists every frame).
 
 use analyzer_core::dissect::FieldValue;
+use analyzer_core::finding::Severity;
 use analyzer_core::finding::SpanSource;
 use analyzer_core::oscore::engine::Status;
+use analyzer_core::timeline::{Outcome, ProcedureKind};
 use kudoscope_gui::app::{App, Command, View};
 use kudoscope_gui::loader::{self, Job, LoadSpec, Msg};
 use kudoscope_gui::model::{CaptureModel, Column, MsgRole, RowKind, find_field, highlight, node_at};
 use kudoscope_gui::settings::Settings;
-use kudoscope_gui::timeline::Timeline;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -69,7 +70,7 @@ fn keys_and_contexts_come_from_the_default_keys_file() {
     for (slot, peer) in ctx.peers.iter().enumerate() {
         assert_eq!(c.q_from_rows(ctx.id, slot == 1), peer.q, "{}", peer.role);
         let series = c.usage.iter().find(|s| s.ctx == ctx.id && s.sender_b == (slot == 1)).unwrap();
-        assert_eq!(series.q, peer.q);
+        assert_eq!(series.count, peer.q);
         assert_eq!(series.points.last().unwrap()[1], peer.q as f64);
     }
     assert_eq!(ctx.peers[0].q + ctx.peers[1].q, 36);
@@ -232,33 +233,154 @@ fn missing_and_damaged_files_are_reported() {
 }
 
 #[test]
-fn timeline_lanes_per_association_with_generation_bands() {
+fn timeline_one_lane_per_context_lineage_with_every_message() {
     let app = loaded();
+    let tl = app.rt.timeline.as_ref().unwrap();
+    // README: nine client processes (one UDP port each) talk to 127.0.0.1:5683, all with the
+    // one context d02: one association (the core's lanes follow context lineages).
+    assert_eq!(tl.lanes.len(), 1);
+    let lv = &tl.lanes[0];
+    assert_eq!(lv.lane.name, "d02");
+    assert_eq!(lv.lane.peer_names, ["client", "server"]);
+    assert_eq!(lv.lane.endpoints[0].len(), 9);
+    assert_eq!(lv.lane.phases.len(), 1);
+    assert_eq!((lv.lane.phases[0].label.as_str(), lv.lane.phases[0].messages), ("g0", 36));
+    assert!(lv.lane.procedures.is_empty(), "no KUDOS or ID update in d02");
+    // Every frame is a tick: the 36 OSCORE messages and the 30 empty ACKs between the same
+    // endpoints; directions from the README (frames 1-6: request, ACK, request, ACK, 2.05, ACK).
+    assert_eq!(lv.ticks.len(), 66);
+    let first: Vec<(u64, bool)> = lv.ticks.iter().take(6).map(|t| (t.frame, t.from_a)).collect();
+    assert_eq!(first, vec![(1, true), (2, false), (3, true), (4, false), (5, false), (6, true)]);
+    assert_eq!(lv.ticks.iter().find(|t| t.frame == 4).unwrap().kind, RowKind::Plain);
+    // From the first frame to the last (the ACK of frame 66, after the last OSCORE message).
+    let last = model(&app).row(66).unwrap().rel_nanos as f64 / 1e9;
+    assert_eq!((tl.start, tl.end), (0.0, last));
+    assert!(tl.secs(lv.lane.phases[0].last_ts) < last);
+}
+
+fn kudos_fs_request() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/kudos/kudos-fs-request.pcapng")
+}
+
+#[test]
+fn timeline_of_a_kudos_execution_comes_from_the_core() {
+    let mut app = App::new_inline(Settings::default());
+    app.apply(Command::Open(kudos_fs_request()), None);
     let c = model(&app);
-    let tl = Timeline::from_model(c);
-    // README: nine client processes (one UDP port each) talk to 127.0.0.1:5683, all with d02.
-    assert_eq!(tl.lanes.len(), 9);
-    for l in &tl.lanes {
-        assert_eq!(l.context.as_deref(), Some("d02"));
-        assert_eq!(l.phases.len(), 1);
-        assert_eq!((l.phases[0].label.as_str(), l.phases[0].context.as_str()), ("g0", "d02"));
-        assert_eq!(l.peers[1], "127.0.0.1:5683");
-    }
-    let first = &tl.lanes[0];
-    assert_eq!(first.label, "127.0.0.1:59107 <-> 127.0.0.1:5683 · d02");
-    let frames: Vec<u64> = first.messages.iter().map(|m| m.frame).collect();
-    assert_eq!(frames, vec![1, 2, 3, 4, 5, 6]);
-    let dirs: Vec<bool> = first.messages.iter().map(|m| m.from_a).collect();
-    assert_eq!(dirs, vec![true, false, true, false, false, true]);
-    // Observer lane: frames 43, 44, 45, 46, 50, 55, 61, 63; its band spans the decrypted ones.
-    let obs = tl.lanes.iter().find(|l| l.peers[0] == "127.0.0.1:41602").unwrap();
+    assert_eq!(c.rows.len(), 16);
+    assert_eq!(c.row(7).unwrap().kind, RowKind::Kudos);
+    assert_eq!(c.protocol(c.row(8).unwrap()), "KUDOS");
+    let tl = app.rt.timeline.as_ref().unwrap();
+    assert_eq!(tl.lanes.len(), 1);
+    let lane = &tl.lanes[0].lane;
+    assert_eq!(lane.name, "thermostat");
+    // `kudoscope timeline`: g0 frames 1-6, g1 frames 8-16; KUDOS #1 frames 7-9, completed.
+    let phases: Vec<(&str, u64, u64)> =
+        lane.phases.iter().map(|p| (p.label.as_str(), p.first_frame, p.last_frame)).collect();
+    assert_eq!(phases, vec![("g0", 1, 6), ("g1", 8, 16)]);
+    assert_eq!(lane.procedures.len(), 1);
+    let p = &lane.procedures[0];
+    assert_eq!(p.kind, ProcedureKind::Kudos);
+    assert_eq!(p.outcome, Outcome::Completed);
+    let arrows: Vec<String> = p.messages.iter().map(kudoscope_gui::timeline::message_text).collect();
     assert_eq!(
-        obs.messages.iter().map(|m| m.frame).collect::<Vec<_>>(),
-        vec![43, 44, 45, 46, 50, 55, 61, 63]
+        arrows,
+        vec![
+            "divergent request x=07 N=e2d7f0714ebe52a5",
+            "convergent response x=47 N=ed3fde832b7ad597",
+            "GET /sensors/temp"
+        ]
     );
-    assert_eq!(obs.phases[0].first_frame, 43);
-    assert!(tl.lanes.iter().all(|l| l.markers.is_empty()), "no KUDOS or ID update in d02");
-    assert!(tl.end > 2.0 && tl.start == 0.0);
+    let contexts: Vec<&str> = p.messages.iter().map(|m| m.context_label.as_str()).collect();
+    assert_eq!(contexts, vec!["g0-temp1", "g1", "g1"]);
+    assert!(p.markers.iter().any(|m| m.frame == 8 && m.text == "client has key confirmation"));
+    assert!(p.markers.iter().any(|m| m.frame == 9 && m.text == "server has key confirmation"));
+    assert_eq!(
+        kudoscope_gui::timeline::procedure_title(lane, p),
+        "KUDOS #1: request-initiated by client, FS mode, completed, frames 7–9, 0.402427 s"
+    );
+    // Times are seconds since the first frame (frame 7 at 34.003183 s).
+    assert!((tl.secs(p.start_ts) - 34.003183).abs() < 1e-9);
+    // The procedure is in the window that covers it, not in one before it.
+    assert_eq!(tl.procedures_in(lane, 30.0, 35.0).len(), 1);
+    assert!(tl.procedures_in(lane, 0.0, 30.0).is_empty());
+    // Frame 7 (protected by CTX_TEMP) is on the lane too.
+    assert_eq!(tl.lanes[0].ticks.len(), 16);
+    // The KUDOS frame's detail preselects its x byte.
+    let mut app = app;
+    app.apply(Command::Select(7), None);
+    let d = app.rt.detail.as_ref().unwrap();
+    let n = node_at(&d.tree, d.node.as_ref().unwrap()).unwrap();
+    assert_eq!(n.field.as_deref(), Some("kudos.x"));
+    assert_eq!(highlight(n.span.as_ref(), &d.hex).map(|(s, r)| (s, r.len())), Some((SpanSource::Frame, 1)));
+}
+
+#[test]
+fn v_per_key_comes_from_the_tag_mismatch_frames() {
+    let mut app = App::new_inline(Settings::default());
+    app.apply(
+        Command::Open(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/oscore-key-limits.pcapng")),
+        None,
+    );
+    let c = model(&app);
+    // README: forgeries 21/23/25/27 with the client's kid, v limit 3 (reached at 25, exceeded at 27).
+    assert_eq!(c.failures.len(), 1);
+    let v = &c.failures[0];
+    let ctx = c.contexts.iter().find(|x| x.id == v.ctx).unwrap();
+    assert_eq!((ctx.name.as_str(), v.sender_b, ctx.limit_v), ("meter", false, 3));
+    let times: Vec<f64> =
+        [21u64, 23, 25, 27].iter().map(|f| c.row(*f).unwrap().rel_nanos as f64 / 1e9).collect();
+    assert_eq!(v.points, times.iter().zip(1..).map(|(t, n)| [*t, f64::from(n)]).collect::<Vec<_>>());
+    assert_eq!(v.count, ctx.peers[0].v);
+    assert_eq!(v.count, 4);
+    // q: 10 per key (limit 8), from the rows, equal to the engine's counters.
+    for (slot, peer) in ctx.peers.iter().enumerate() {
+        let q = c.usage.iter().find(|s| s.ctx == ctx.id && s.sender_b == (slot == 1)).unwrap();
+        assert_eq!((q.count, peer.q), (10, 10));
+    }
+}
+
+#[test]
+fn audit_report_per_migration_and_grouped_findings() {
+    let mut app = App::new_inline(Settings::default());
+    app.apply(
+        Command::Open(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../samples/idupdate/idupdate-careless-early-ids.pcapng"),
+        ),
+        None,
+    );
+    let c = model(&app);
+    let r = c.audit.as_ref().unwrap();
+    // `kudoscope audit`: one association, three boundaries.
+    assert_eq!((r.frames, r.oscore_messages, r.associations.len()), (24, 24, 1));
+    let a = &r.associations[0];
+    let m: Vec<(&str, &str, u64)> = a.migrations.iter().map(|m| (m.peer, m.kind.as_str(), m.frame)).collect();
+    assert_eq!(
+        m,
+        vec![("client", "id_change", 15), ("server", "id_change", 16), ("client", "address_change", 19)]
+    );
+    assert_eq!(a.migrations[0].linked_items, vec!["mid", "token", "address", "mac"]);
+    let mid = a.migrations[0].items.iter().find(|i| i.item == "mid").unwrap();
+    assert_eq!((mid.linked, mid.frames.as_slice()), (Some(true), &[13u64, 15][..]));
+    // Findings grouped by (severity, kind), most severe first, each with its frames.
+    let g: Vec<(Severity, &str, u64, usize)> =
+        c.finding_groups.iter().map(|g| (g.severity, g.kind, g.count, g.listed.len())).collect();
+    assert_eq!(
+        g,
+        vec![
+            (Severity::High, "audit.new_ids_on_old_network", 1, 1),
+            (Severity::Low, "audit.linkable_migration", 1, 1)
+        ]
+    );
+    let f = &r.findings[c.finding_groups[0].listed.start];
+    assert_eq!(f.frames, vec![15, 13, 19]);
+    // The ID-update messages are coloured as such (the core's frame events).
+    assert_eq!(c.row(7).unwrap().kind, RowKind::IdUpdate);
+    let tl = app.rt.timeline.as_ref().unwrap();
+    let p = &tl.lanes[0].lane.procedures[0];
+    assert_eq!(p.kind, ProcedureKind::IdUpdate);
+    assert_eq!((p.start_frame, p.end_frame), (7, 15));
 }
 
 #[test]
@@ -270,8 +392,8 @@ fn id_update_option_numbers_come_from_the_settings() {
     let c = model(&app);
     assert_eq!(c.row(1).unwrap().kind, RowKind::IdUpdate);
     assert_eq!(c.row(5).unwrap().kind, RowKind::Decrypted);
-    let tl = Timeline::from_model(c);
-    assert!(tl.lanes[0].markers.iter().any(|m| m.frame == 1));
+    let tick = app.rt.timeline.as_ref().unwrap().lanes[0].ticks.iter().find(|t| t.frame == 1).copied();
+    assert_eq!(tick.map(|t| t.kind), Some(RowKind::IdUpdate), "the timeline ticks share the colour");
 }
 
 #[test]
@@ -318,13 +440,22 @@ fn export_wireshark_uat_and_add_context() {
 
 #[test]
 fn selecting_a_frame_makes_its_association_the_current_lane() {
-    let mut app = loaded();
-    app.apply(Command::Select(44), None);
-    let tl = app.rt.timeline.as_ref().unwrap();
-    let lane = &tl.lanes[app.rt.timeline_view.lane];
-    assert_eq!(lane.peers[0], "127.0.0.1:41602", "frame 44 belongs to the observer (README)");
-    app.apply(Command::Select(2), None);
-    assert_eq!(app.rt.timeline_view.lane, 0);
+    // oscore-multi-context: six contexts, six associations (`kudoscope timeline`).
+    let mut app = App::new_inline(Settings::default());
+    app.apply(
+        Command::Open(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/oscore-multi-context.pcapng"),
+        ),
+        None,
+    );
+    let names: Vec<String> =
+        app.rt.timeline.as_ref().unwrap().lanes.iter().map(|l| l.lane.name.clone()).collect();
+    assert_eq!(names, vec!["tenant-a", "tenant-b", "plug-x", "plug-y", "e-to-s1", "e-to-s3"]);
+    let lane = |app: &App| names[app.rt.timeline_view.lane].clone();
+    for (frame, want) in [(25, "plug-x"), (1, "tenant-a"), (11, "e-to-s3"), (10, "e-to-s1")] {
+        app.apply(Command::Select(frame), None);
+        assert_eq!(lane(&app), want, "frame {frame}");
+    }
 }
 
 #[test]
