@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod audit;
 pub mod capture;
 pub mod coap;
+mod collections;
 pub mod dissect;
 pub mod fields;
 pub mod filter;

@@ -13,6 +13,9 @@
 //! it has exchanged K more messages (KUDOS messages included); its next request, under the new
 //! context, gives the server key confirmation. The peers keep only their current contexts, so
 //! memory stays constant however many executions run.
+//!
+//! With `plain`, the same traffic goes out unprotected (plain CoAP, no keys file): the
+//! benchmark of the capture-to-exchanges pipeline.
 
 use crate::coap::{CoapMsg, MsgType, cf, code, opt};
 use crate::kudos::{KUDOS_PATH, Peer, Send};
@@ -45,11 +48,13 @@ pub struct BigConfig {
     pub seed: u64,
     /// A KUDOS execution every this many messages of each association.
     pub kudos_every: Option<u64>,
+    /// Plain CoAP: the same traffic unprotected, and no keys file.
+    pub plain: bool,
 }
 
 impl Default for BigConfig {
     fn default() -> Self {
-        BigConfig { messages: 1000, clients: 4, seed: 0xb16_ca97, kudos_every: None }
+        BigConfig { messages: 1000, clients: 4, seed: 0xb16_ca97, kudos_every: None, plain: false }
     }
 }
 
@@ -73,6 +78,7 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
     let mut defs = Vec::new();
     let mut assocs = Vec::new();
     let every = cfg.kudos_every.unwrap_or(u64::MAX);
+    assert!(!(cfg.plain && cfg.kudos_every.is_some()), "KUDOS needs OSCORE");
     assert!(every >= 4, "an execution and the exchange confirming it take 4 messages");
     for i in 0..cfg.clients {
         let c = s.add_peer("client", 1 + i, None, 8);
@@ -94,10 +100,15 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
         defs.push(d);
     }
     let keys_path = PathBuf::from(format!("{}.keys.toml", out.display()));
-    std::fs::write(
-        &keys_path,
-        keys_toml(&format!("Keys of {} (kudoscope-sim big, test keys, not secret).", out.display()), &defs),
-    )?;
+    if !cfg.plain {
+        std::fs::write(
+            &keys_path,
+            keys_toml(
+                &format!("Keys of {} (kudoscope-sim big, test keys, not secret).", out.display()),
+                &defs,
+            ),
+        )?;
+    }
 
     let mut file = BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
     let mut w = PcapNgWriter::new(Endian::Little);
@@ -173,9 +184,13 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
             r = r.opt_uint(opt::CONTENT_FORMAT, cf::OCTET_STREAM).payload(filler[..n].to_vec());
         }
         let a = &mut assocs[i];
-        let p = a.client.request(&r, Send::Auto).p;
-        deliver(&mut a.server, &p.msg);
-        emit(&mut s, &mut w, c, server, &p.msg, now)?;
+        if cfg.plain {
+            emit(&mut s, &mut w, c, server, &r, now)?;
+        } else {
+            let p = a.client.request(&r, Send::Auto).p;
+            deliver(&mut a.server, &p.msg);
+            emit(&mut s, &mut w, c, server, &p.msg, now)?;
+        }
         written += 1;
         a.messages += 1;
         if written == cfg.messages {
@@ -194,12 +209,16 @@ pub fn write(cfg: &BigConfig, out: &Path) -> std::io::Result<BigSummary> {
                 .payload(format!("{{\"stored\":true,\"id\":{id}}}").into_bytes())
         };
         let a = &mut assocs[i];
-        let pr = a.server.response(&resp, Send::Auto, false).p;
-        deliver(&mut a.client, &pr.msg);
-        a.client.forget(&token);
-        a.server.forget(&token);
         let ts = now + s.rng().range(300_000, 2_000_000);
-        emit(&mut s, &mut w, server, c, &pr.msg, ts)?;
+        if cfg.plain {
+            emit(&mut s, &mut w, server, c, &resp, ts)?;
+        } else {
+            let pr = a.server.response(&resp, Send::Auto, false).p;
+            deliver(&mut a.client, &pr.msg);
+            a.client.forget(&token);
+            a.server.forget(&token);
+            emit(&mut s, &mut w, server, c, &pr.msg, ts)?;
+        }
         written += 1;
         a.messages += 1;
         now = ts;

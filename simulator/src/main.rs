@@ -14,14 +14,16 @@ USAGE:
                                         wrote them (frame numbers, type, code, MID, token,
                                         note); only the named files when given, e.g.
                                         `list coap-basic.pcapng`
-    kudoscope-sim big --messages N --out FILE [--clients C] [--seed S] [--kudos-every K]
+    kudoscope-sim big --messages N --out FILE [--clients C] [--seed S]
+                      [--kudos-every K | --plain]
                                         a large OSCORE capture for benchmarks: N CoAP
                                         messages (request/response pairs, C clients, default
                                         4, one server, AES-CCM-16-64-128, 40-120 bytes each),
                                         streamed to FILE (pcapng) with constant memory; the
                                         keys go to FILE.keys.toml. --kudos-every K (K >= 4):
                                         each association runs a KUDOS execution (forward
-                                        flow, FS) every K of its messages
+                                        flow, FS) every K of its messages. --plain: the same
+                                        traffic as unprotected CoAP, no keys file
     kudoscope-sim --help | -h | help    this text
 
 Samples: coap-basic.pcapng, coap-observe.pcap, coap-block2.pcapng, coap-6lowpan.pcap,
@@ -92,6 +94,10 @@ fn big(args: &[String]) -> ExitCode {
     let mut messages = None;
     let mut rest = args.iter();
     while let Some(a) = rest.next() {
+        if a == "--plain" {
+            cfg.plain = true;
+            continue;
+        }
         let value = rest.next();
         let parsed = match (a.as_str(), value) {
             ("--messages" | "-n", Some(v)) => v.parse().map(|n| messages = Some(n)).is_ok(),
@@ -117,6 +123,10 @@ fn big(args: &[String]) -> ExitCode {
         eprintln!("kudoscope-sim big: --messages N and --out FILE are required (try --help)");
         return ExitCode::from(2);
     };
+    if cfg.plain && cfg.kudos_every.is_some() {
+        eprintln!("kudoscope-sim big: --kudos-every needs OSCORE, not --plain");
+        return ExitCode::from(2);
+    }
     cfg.messages = n;
     let t = std::time::Instant::now();
     match kudoscope_sim::big::write(&cfg, &out) {
@@ -131,7 +141,7 @@ fn big(args: &[String]) -> ExitCode {
                 s.kudos,
                 t.elapsed().as_secs_f64(),
                 s.capture.display(),
-                s.keys.display()
+                if cfg.plain { "none (--plain)".to_string() } else { s.keys.display().to_string() }
             );
             ExitCode::SUCCESS
         }

@@ -39,12 +39,12 @@
 
 use super::message::{Message, MessageKind, MsgType};
 use super::options::{BlockValue, decode_uint, num};
+use crate::collections::Bounded;
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::hex;
 use crate::net::Endpoint;
 use crate::time::{Nanos, Timestamp};
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
 
 /// Where and when a message was seen.
@@ -198,76 +198,40 @@ impl Default for ExchangeConfig {
         ExchangeConfig {
             exchange_lifetime_secs: 247,
             max_body_len: 1 << 20,
-            max_live: 32768,
+            // Just under half of a 65536-bucket table: a hash table full of removed entries
+            // grows (rather than cleans up in place) when more than half of it is live, so
+            // 32768 would double every table.
+            max_live: 28000,
             max_total_body_bytes: 64 << 20,
         }
     }
 }
 
-/// A map whose entries expire by capture time and that holds at most `cap` entries; the
-/// entry with the earliest expiry goes first.
-#[derive(Debug)]
-struct Bounded<K, V> {
-    map: HashMap<K, Slot<V>>,
-    order: BTreeMap<(i128, u64), K>,
-    seq: u64,
+/// A token kept in a table: inline up to the 8 bytes of RFC 7252, on the heap beyond (RFC 8974
+/// extended lengths). Most messages then store and compare their token without allocating.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Token {
+    Short { len: u8, bytes: [u8; 8] },
+    Long(Box<[u8]>),
 }
 
-#[derive(Debug)]
-struct Slot<V> {
-    order: (i128, u64),
-    value: V,
-}
-
-impl<K: Hash + Eq + Clone, V> Default for Bounded<K, V> {
-    fn default() -> Self {
-        Bounded { map: HashMap::new(), order: BTreeMap::new(), seq: 0 }
-    }
-}
-
-impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
-    fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k).map(|s| &s.value)
-    }
-
-    fn remove(&mut self, k: &K) -> Option<V> {
-        let slot = self.map.remove(k)?;
-        self.order.remove(&slot.order);
-        Some(slot.value)
-    }
-
-    /// Inserts (replacing any entry with the same key, which is returned).
-    fn insert(&mut self, k: K, value: V, expires: i128) -> Option<V> {
-        let old = self.remove(&k);
-        self.seq += 1;
-        let order = (expires, self.seq);
-        self.order.insert(order, k.clone());
-        self.map.insert(k, Slot { order, value });
-        old
-    }
-
-    /// Removes one entry that expired at `now`.
-    fn pop_expired(&mut self, now: i128) -> Option<(K, V)> {
-        let (&(exp, _), _) = self.order.first_key_value()?;
-        if exp > now {
-            return None;
+impl Token {
+    fn new(t: &[u8]) -> Token {
+        let mut bytes = [0; 8];
+        match bytes.get_mut(..t.len()) {
+            Some(b) => {
+                b.copy_from_slice(t);
+                Token::Short { len: t.len() as u8, bytes }
+            }
+            None => Token::Long(t.into()),
         }
-        self.pop_first()
     }
 
-    fn pop_first(&mut self) -> Option<(K, V)> {
-        let (_, k) = self.order.pop_first()?;
-        let slot = self.map.remove(&k)?;
-        Some((k, slot.value))
-    }
-
-    fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    fn drain(&mut self) -> Vec<(K, V)> {
-        self.order.clear();
-        self.map.drain().map(|(k, s)| (k, s.value)).collect()
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Token::Short { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Token::Long(b) => b,
+        }
     }
 }
 
@@ -276,7 +240,7 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
 struct ReqKey {
     client: Endpoint,
     server: Endpoint,
-    token: Vec<u8>,
+    token: Token,
 }
 
 /// (sender, receiver, MID, ACK/RST or not): the deduplication key.
@@ -293,8 +257,9 @@ struct TransferKey {
     kind: BlockKind,
     client: Endpoint,
     server: Endpoint,
-    /// Request code, URI options (and Request-Tag values for Block1), length-prefixed.
-    key: Vec<u8>,
+    /// Digest of the request code, URI options (and Request-Tag values for Block1): see
+    /// [`resource_key`]. 0 for a response whose request is unknown.
+    key: u64,
 }
 
 /// What a message was linked to, repeated for its retransmissions.
@@ -305,7 +270,8 @@ struct Echo {
     request_frame: Option<u64>,
     request_ts: Option<Timestamp>,
     observe: Option<ObserveInfo>,
-    block: Option<BlockInfo>,
+    /// Boxed: only block-wise messages have one, and every MID entry has an echo.
+    block: Option<Box<BlockInfo>>,
 }
 
 #[derive(Debug)]
@@ -314,7 +280,6 @@ struct MidEntry {
     digest: u64,
     len: usize,
     mtype: MsgType,
-    token: Vec<u8>,
     /// For a request: its own key; for a response: the key of the request it answered.
     req_key: Option<ReqKey>,
     echo: Echo,
@@ -337,7 +302,7 @@ struct RequestEntry {
     multicast: bool,
     observe: Option<Observation>,
     /// Code + URI options, the Block2 transfer key.
-    cache_key: Vec<u8>,
+    cache_key: u64,
     /// First frame of the Block1 transfer this request carried a block of.
     block1_first: Option<u64>,
 }
@@ -371,10 +336,12 @@ pub struct ExchangeTracker {
     config: ExchangeConfig,
     mids: Bounded<MidKey, MidEntry>,
     requests: Bounded<ReqKey, RequestEntry>,
-    multicast: Bounded<(Endpoint, Vec<u8>), ReqKey>,
+    multicast: Bounded<(Endpoint, Token), ReqKey>,
     transfers: Bounded<TransferKey, Transfer>,
     body_bytes: usize,
     summary: ExchangeSummary,
+    /// Hashes message bytes: a retransmission has the same digest (and length) as the first.
+    digests: foldhash::quality::RandomState,
 }
 
 fn finding(kind: FindingKind, severity: Severity, span: Range<usize>, msg: String) -> Finding {
@@ -402,12 +369,6 @@ fn role_of(msg: &Message) -> Role {
     }
 }
 
-fn digest(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
-
 fn token_text(t: &[u8]) -> String {
     if t.is_empty() { "(empty)".to_string() } else { hex::encode(t) }
 }
@@ -417,10 +378,13 @@ fn token_span(msg: &Message) -> Range<usize> {
     if msg.token.is_empty() { 0..msg.bytes.len().min(4) } else { msg.token.clone() }
 }
 
-/// Code + the options that name the target resource (Uri-Host, Uri-Port, Uri-Path, Uri-Query,
-/// Proxy-Uri, Proxy-Scheme), plus `extra` option numbers, each length-prefixed.
-fn resource_key(msg: &Message, extra: &[u16]) -> Vec<u8> {
-    let mut k = vec![msg.code.0];
+/// Digest of the code + the options that name the target resource (Uri-Host, Uri-Port,
+/// Uri-Path, Uri-Query, Proxy-Uri, Proxy-Scheme), plus `extra` option numbers, each
+/// length-prefixed: 64 bits of the tracker's seeded hash, so two resources of one client and
+/// server are told apart except with probability 2^-64, and no request allocates for it.
+fn resource_key(hasher: &foldhash::quality::RandomState, msg: &Message, extra: &[u16]) -> u64 {
+    let mut k = hasher.build_hasher();
+    k.write_u8(msg.code.0);
     for o in &msg.options {
         let keep = matches!(
             o.number,
@@ -433,12 +397,12 @@ fn resource_key(msg: &Message, extra: &[u16]) -> Vec<u8> {
         ) || extra.contains(&o.number);
         if keep {
             let v = msg.option_value(o);
-            k.extend_from_slice(&o.number.to_be_bytes());
-            k.extend_from_slice(&(v.len() as u32).to_be_bytes());
-            k.extend_from_slice(v);
+            k.write_u16(o.number);
+            k.write_usize(v.len());
+            k.write(v);
         }
     }
-    k
+    k.finish()
 }
 
 fn block_option(msg: &Message, number: u16) -> Option<(BlockValue, Range<usize>)> {
@@ -470,7 +434,7 @@ impl ExchangeTracker {
             return info;
         }
         let mid_span = msg.mid_range();
-        let dig = digest(&msg.bytes);
+        let dig = self.digests.hash_one(&msg.bytes);
         let reply = matches!(msg.mtype, MsgType::Ack | MsgType::Rst);
         let mkey = MidKey { src: meta.src, dst: meta.dst, mid: msg.mid, reply };
         if let Some(prev) = self.mids.get(&mkey) {
@@ -493,7 +457,7 @@ impl ExchangeTracker {
         }
 
         // ACK/RST: the CON (or, for RST, NON) with this MID sent the other way.
-        let mut acked: Option<(Option<ReqKey>, Vec<u8>, Role)> = None;
+        let mut acked: Option<(Option<ReqKey>, Role)> = None;
         if reply {
             let ckey = MidKey { src: meta.dst, dst: meta.src, mid: msg.mid, reply: false };
             match self.mids.get(&ckey) {
@@ -501,7 +465,7 @@ impl ExchangeTracker {
                     if c.mtype == MsgType::Con || (msg.mtype == MsgType::Rst && c.mtype == MsgType::Non) =>
                 {
                     info.acknowledges = Some(c.frame);
-                    acked = Some((c.req_key.clone(), c.token.clone(), c.echo.role));
+                    acked = Some((c.req_key.clone(), c.echo.role));
                 }
                 _ => info.findings.push(finding(
                     FindingKind::CoapUnmatchedAck,
@@ -528,17 +492,14 @@ impl ExchangeTracker {
                 }
             }
             Role::Reset => {
-                if let Some((Some(k), _, role)) = &acked {
+                if let Some((Some(k), role)) = &acked {
                     self.on_reset(meta, k, *role, &mut info);
                 }
             }
             _ => {}
         }
 
-        let mut block = info.block.clone();
-        if let Some(b) = &mut block {
-            b.completed = None;
-        }
+        let block = info.block.as_ref().map(|b| Box::new(BlockInfo { completed: None, ..b.clone() }));
         let echo = Echo {
             role: info.role,
             acknowledges: info.acknowledges,
@@ -552,7 +513,6 @@ impl ExchangeTracker {
             digest: dig,
             len: msg.bytes.len(),
             mtype: msg.mtype,
-            token: msg.token().to_vec(),
             req_key,
             echo,
         };
@@ -576,7 +536,7 @@ impl ExchangeTracker {
         info.request_frame = echo.request_frame;
         info.response_time = echo.request_ts.map(|t| Nanos(meta.ts.nanos_since(t)));
         info.observe = echo.observe;
-        info.block = echo.block;
+        info.block = echo.block.map(|b| *b);
         info.findings.push(
             finding(
                 FindingKind::CoapRetransmission,
@@ -594,8 +554,8 @@ impl ExchangeTracker {
 
     fn on_request(&mut self, meta: &MsgMeta, msg: &Message, info: &mut ExchangeInfo) -> ReqKey {
         let now = meta.ts.as_nanos();
-        let token = msg.token().to_vec();
-        let key = ReqKey { client: meta.src, server: meta.dst, token: token.clone() };
+        let token = msg.token();
+        let key = ReqKey { client: meta.src, server: meta.dst, token: Token::new(token) };
         self.summary.exchanges += 1;
 
         let observe = msg.first_option(num::OBSERVE).map(decode_uint);
@@ -631,7 +591,7 @@ impl ExchangeTracker {
                         token_span(msg),
                         format!(
                             "token {} reused for a new request while the request in frame {} is still {}",
-                            hex::encode(&token),
+                            hex::encode(token),
                             old.frame,
                             if observing { "observing" } else { "unanswered" }
                         ),
@@ -645,7 +605,7 @@ impl ExchangeTracker {
         let multicast = meta.dst.addr.is_multicast();
         // RFC 7967 §2: bits 2 (2.xx), 8 (4.xx) and 16 (5.xx) suppress response classes.
         let expects_response = msg.uint_option(num::NO_RESPONSE).is_none_or(|v| v & 26 != 26) && !multicast;
-        let cache_key = resource_key(msg, &[]);
+        let cache_key = resource_key(&self.digests, msg, &[]);
         let mut entry = RequestEntry {
             frame: meta.frame,
             ts: meta.ts,
@@ -655,7 +615,7 @@ impl ExchangeTracker {
             multicast,
             observe: (info.observe == Some(ObserveInfo::Register))
                 .then_some(Observation { notifications: 0, ended: false }),
-            cache_key: cache_key.clone(),
+            cache_key,
             block1_first: None,
         };
 
@@ -664,7 +624,7 @@ impl ExchangeTracker {
                 kind: BlockKind::Block1,
                 client: meta.src,
                 server: meta.dst,
-                key: resource_key(msg, &[num::REQUEST_TAG]),
+                key: resource_key(&self.digests, msg, &[num::REQUEST_TAG]),
             };
             let ctx = BlockCtx {
                 frame: meta.frame,
@@ -694,7 +654,7 @@ impl ExchangeTracker {
         }
 
         if multicast {
-            self.multicast.insert((meta.src, token), key.clone(), now + self.lifetime());
+            self.multicast.insert((meta.src, key.token.clone()), key.clone(), now + self.lifetime());
         }
         let expires = entry.expires;
         if let Some(old) = self.requests.insert(key.clone(), entry, expires) {
@@ -708,7 +668,7 @@ impl ExchangeTracker {
         &mut self,
         meta: &MsgMeta,
         msg: &Message,
-        acked: Option<&(Option<ReqKey>, Vec<u8>, Role)>,
+        acked: Option<&(Option<ReqKey>, Role)>,
         info: &mut ExchangeInfo,
     ) -> Option<(ReqKey, Timestamp)> {
         let now = meta.ts.as_nanos();
@@ -716,8 +676,11 @@ impl ExchangeTracker {
         let (client, server) = (meta.dst, meta.src);
         let mut key = None;
         if msg.mtype == MsgType::Ack
-            && let Some((Some(k), con_token, _)) = acked
+            && let Some((Some(k), _)) = acked
         {
+            // The acknowledged CON's key holds the CON's token: a request's key is its own, and
+            // a CON response was matched by its token.
+            let con_token = &k.token;
             if con_token.as_slice() != token {
                 info.findings.push(finding(
                     FindingKind::CoapUnmatchedResponse,
@@ -726,27 +689,25 @@ impl ExchangeTracker {
                     format!(
                         "piggybacked response token {} does not echo the acknowledged request's token {} (RFC 7252 §5.3.2)",
                         token_text(token),
-                        token_text(con_token)
+                        token_text(con_token.as_slice())
                     ),
                 ));
             }
             key = Some(k.clone());
         }
         if key.is_none() {
-            let k = ReqKey { client, server, token: token.to_vec() };
+            let k = ReqKey { client, server, token: Token::new(token) };
             if self.requests.get(&k).is_some() {
                 key = Some(k);
-            } else if let Some(k) = self.multicast.get(&(client, token.to_vec())) {
+            } else if let Some(k) = self.multicast.get(&(client, k.token.clone())) {
                 key = Some(k.clone());
             } else if !token.is_empty() && msg.first_option(num::OBSERVE).is_some() {
                 // A notification to another client endpoint: an observation the server keeps
                 // across the client's address change (network migration; e.g. an OSCORE ID
                 // update preserving observations, draft-ietf-core-oscore-id-update §2.5).
-                let mut moved = self
-                    .requests
-                    .map
-                    .iter()
-                    .filter(|(k, e)| k.server == server && k.token == token && e.value.observe.is_some());
+                let mut moved = self.requests.iter().filter(|(k, e)| {
+                    k.server == server && k.token.as_slice() == token && e.observe.is_some()
+                });
                 if let (Some((k, _)), None) = (moved.next(), moved.next()) {
                     info.findings.push(finding(
                         FindingKind::CoapObservationMoved,
@@ -776,7 +737,7 @@ impl ExchangeTracker {
                 ),
             ));
             if let Some((value, span)) = block_option(msg, num::BLOCK2) {
-                let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: Vec::new() };
+                let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: 0 };
                 info.block =
                     Some(self.add_block(tkey, self.block2_ctx(meta, msg, value, span), &mut info.findings));
             }
@@ -823,7 +784,7 @@ impl ExchangeTracker {
         entry.answered.get_or_insert(meta.frame);
 
         if let Some((value, span)) = block_option(msg, num::BLOCK2) {
-            let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: entry.cache_key.clone() };
+            let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: entry.cache_key };
             info.block =
                 Some(self.add_block(tkey, self.block2_ctx(meta, msg, value, span), &mut info.findings));
         } else if let Some((value, _)) = block_option(msg, num::BLOCK1) {
