@@ -171,6 +171,8 @@ pub struct Analyzer {
     id_update: IdUpdateObserver,
     timeline: Timeline,
     stats: Stats,
+    /// Messages per code byte, named into `stats.by_code` at the end (no text per message).
+    codes: Box<[u64; 256]>,
     /// The privacy/findings audit, when enabled ([`Analyzer::enable_audit`]).
     audit: Option<crate::audit::AuditCollector>,
 }
@@ -203,6 +205,7 @@ impl Analyzer {
             id_update,
             timeline: Timeline::default(),
             stats: Stats::default(),
+            codes: Box::new([0; 256]),
             audit: None,
         }
     }
@@ -348,6 +351,13 @@ impl Analyzer {
         if let Some(a) = &mut self.audit {
             a.late_findings(&late);
         }
+        for (code, n) in self.codes.iter_mut().enumerate() {
+            if *n > 0 {
+                *self.stats.by_code.entry(code_label(crate::coap::message::Code(code as u8))).or_default() +=
+                    *n;
+                *n = 0;
+            }
+        }
         self.stats.exchanges = self.exchanges.finish();
         self.stats.oscore = self.engine.stats().clone();
         (late, self.stats.clone())
@@ -380,17 +390,8 @@ impl Analyzer {
         lane.saw(
             ctx.id, &ctx.name, &ctx.label, ctx.kind, meta.frame, meta.ts, ctx.sender, meta.src, sender_id,
         );
-        let summary = o.inner.as_ref().map_or_else(String::new, |i| {
-            let uri = uri_of(i);
-            if uri.is_empty() { code_label(i.code) } else { format!("{} {uri}", code_label(i.code)) }
-        });
-        let obs = Observation {
-            frame: meta.frame,
-            ts: meta.ts,
-            is_request: message.code.is_request(),
-            record: o,
-            summary: &summary,
-        };
+        let obs =
+            Observation { frame: meta.frame, ts: meta.ts, is_request: message.code.is_request(), record: o };
         let out = self.kudos.observe(lane, &obs);
         for ctx in out.retired {
             self.engine.retire(ctx, meta.frame);
@@ -433,7 +434,9 @@ impl Analyzer {
             s.coap_heuristic += 1;
         }
         *s.by_type.entry(m.mtype.as_str()).or_default() += 1;
-        *s.by_code.entry(code_label(m.code)).or_default() += 1;
+        if let Some(n) = self.codes.get_mut(usize::from(m.code.0)) {
+            *n += 1;
+        }
         match x.role {
             Role::Request => s.requests += 1,
             Role::Response => s.responses += 1,

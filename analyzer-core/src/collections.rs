@@ -47,6 +47,13 @@ struct Slot<V> {
     value: V,
 }
 
+/// An entry taken out of a [`Bounded`], its deadline still queued.
+#[derive(Debug)]
+pub(crate) struct Taken<V> {
+    due: Due,
+    pub(crate) value: V,
+}
+
 /// A map whose entries expire by capture time and that can be cut to a size, the entry with
 /// the earliest expiry (then the oldest) going first.
 ///
@@ -76,13 +83,49 @@ impl<K: Hash + Eq + Clone, V> Default for Bounded<K, V> {
     }
 }
 
+/// The largest table reserved up front (entries).
+const MAX_RESERVE: usize = 1 << 17;
+
+/// Room reserved for a table of at most `cap` live entries that sees many removals: they
+/// leave tombstones, and a table more than half live grows when tombstones fill it, so twice
+/// `cap` (up to [`MAX_RESERVE`]). Reserving costs no memory until entries arrive (pages are
+/// only touched when written) and spares the moment where a growing table and its copy both
+/// exist.
+fn reserve_for(cap: usize) -> usize {
+    cap.saturating_mul(2).min(MAX_RESERVE)
+}
+
+/// A [`FastMap`] for at most `cap` live entries (see [`reserve_for`]).
+pub(crate) fn capped_map<K, V>(cap: usize) -> FastMap<K, V> {
+    FastMap::with_capacity_and_hasher(reserve_for(cap), Default::default())
+}
+
 impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
+    /// A table for at most `cap` live entries.
+    pub(crate) fn with_capacity(cap: usize) -> Self {
+        Bounded {
+            map: capped_map(cap),
+            in_order: VecDeque::with_capacity(reserve_for(cap)),
+            ..Default::default()
+        }
+    }
+
     pub(crate) fn get(&self, k: &K) -> Option<&V> {
         self.map.get(k).map(|s| &s.value)
     }
 
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         self.map.remove(k).map(|s| s.value)
+    }
+
+    /// Takes an entry out to update it: give it back with [`Bounded::put_back`] (same
+    /// deadline, nothing queued) or [`Bounded::insert`] (a new one).
+    pub(crate) fn take(&mut self, k: &K) -> Option<Taken<V>> {
+        self.map.remove(k).map(|s| Taken { due: s.due, value: s.value })
+    }
+
+    pub(crate) fn put_back(&mut self, k: K, t: Taken<V>) {
+        self.map.insert(k, Slot { due: t.due, value: t.value });
     }
 
     /// Inserts (replacing any entry with the same key, which is returned).
@@ -153,10 +196,10 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         self.map.iter().map(|(k, s)| (k, &s.value))
     }
 
-    pub(crate) fn drain(&mut self) -> Vec<(K, V)> {
-        self.in_order.clear();
-        self.out_of_order.clear();
-        self.map.drain().map(|(k, s)| (k, s.value)).collect()
+    /// Every entry, in no particular order; the tables' memory is released.
+    pub(crate) fn take_all(&mut self) -> Vec<(K, V)> {
+        let map = std::mem::take(self).map;
+        map.into_iter().map(|(k, s)| (k, s.value)).collect()
     }
 }
 
@@ -205,6 +248,18 @@ mod tests {
         assert_eq!(b.get(&"a"), Some(&2));
         assert_eq!(b.pop_expired(50), Some(("a", 2)));
         assert_eq!(b.pop_first(), None);
+    }
+
+    #[test]
+    fn an_entry_put_back_keeps_its_deadline() {
+        let mut b = Bounded::default();
+        b.insert("a", 1, 10);
+        b.insert("b", 2, 20);
+        let mut t = b.take(&"a").unwrap();
+        t.value += 10;
+        b.put_back("a", t);
+        assert_eq!(b.in_order.len(), 2, "nothing queued");
+        assert_eq!(b.pop_expired(10), Some(("a", 11)));
     }
 
     #[test]

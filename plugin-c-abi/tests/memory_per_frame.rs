@@ -52,10 +52,11 @@ fn stored_bytes_per_frame() {
     assert_eq!(frames.len() as u64, N);
     let keys = keys_path.to_str().unwrap();
 
-    // The analyzer alone (records dropped at once).
+    // The analyzer alone (records dropped at once), its tables (reserved when it is made)
+    // included, as in the session below.
+    let (b0, k0) = (LIVE.load(Relaxed), BLOCKS.load(Relaxed));
     let (store, _) = load_keys(Some(keys));
     let mut a = Analyzer::with_contexts(AnalyzerConfig::default(), store);
-    let (b0, k0) = (LIVE.load(Relaxed), BLOCKS.load(Relaxed));
     for f in &frames {
         drop(a.process(f));
     }

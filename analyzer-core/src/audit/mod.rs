@@ -27,6 +27,7 @@ pub use report::{
 
 use crate::analysis::FrameRecord;
 use crate::coap::message::MsgType;
+use crate::collections::FastMap;
 use crate::finding::{Finding, FindingKind, Severity};
 use crate::keys::PeerSlot;
 use crate::net::{Endpoint, LayerInfo, MacAddr};
@@ -35,7 +36,7 @@ use crate::oscore::store::{ContextStore, CtxId, CtxKind};
 use crate::time::Timestamp;
 use crate::timeline::Timeline;
 use observer::{FlowId, ObserverState};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// CoAP option numbers the audit reads from the outer message.
 const OPT_OBSERVE: u16 = 6;
@@ -355,14 +356,14 @@ pub struct AuditCollector {
     /// Segments in order of creation.
     segments: Vec<Segment>,
     /// Current segment per (association root, peer).
-    current: HashMap<(CtxId, PeerSlot), usize>,
+    current: FastMap<(CtxId, PeerSlot), usize>,
     /// Segments not kept because `max_segments` was reached.
     segments_dropped: u64,
     /// Who sent protected messages from `src` to `dst` last: (root, peer).
-    pairs: HashMap<(Endpoint, Endpoint), (CtxId, PeerSlot)>,
+    pairs: FastMap<(Endpoint, Endpoint), (CtxId, PeerSlot)>,
     observer: ObserverState,
     /// Observer flow -> the associations whose messages it carried (at most four each).
-    flow_roots: HashMap<FlowId, Vec<CtxId>>,
+    flow_roots: FastMap<FlowId, Vec<CtxId>>,
     edhoc: Vec<EdhocSeen>,
     edhoc_count: u64,
     findings: Vec<Kept>,
@@ -379,11 +380,11 @@ impl AuditCollector {
         AuditCollector {
             config,
             segments: Vec::new(),
-            current: HashMap::new(),
+            current: FastMap::default(),
             segments_dropped: 0,
-            pairs: HashMap::new(),
+            pairs: FastMap::default(),
             observer,
-            flow_roots: HashMap::new(),
+            flow_roots: FastMap::default(),
             edhoc: Vec::new(),
             edhoc_count: 0,
             findings: Vec::new(),

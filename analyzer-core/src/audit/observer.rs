@@ -19,8 +19,8 @@
 
 use super::privacy::{TokenRelation, continues, mid_continues, token_relation};
 use super::{AuditConfig, Visible};
+use crate::collections::FastMap;
 use crate::net::Endpoint;
-use std::collections::HashMap;
 
 /// Index of a flow.
 pub type FlowId = usize;
@@ -80,9 +80,9 @@ pub struct ObserverState {
     max_flows: usize,
     candidates: usize,
     flows: Vec<Flow>,
-    by_key: HashMap<FlowKey, FlowId>,
+    by_key: FastMap<FlowKey, FlowId>,
     /// (client, server) -> the flow of the last request between them.
-    by_pair: HashMap<(Endpoint, Endpoint), FlowId>,
+    by_pair: FastMap<(Endpoint, Endpoint), FlowId>,
     parent: Vec<FlowId>,
     joins: Vec<Join>,
     /// Messages not given a flow because `max_flows` was reached.
@@ -103,8 +103,8 @@ impl ObserverState {
             max_flows: config.max_flows.max(1),
             candidates: config.observer_candidates,
             flows: Vec::new(),
-            by_key: HashMap::new(),
-            by_pair: HashMap::new(),
+            by_key: FastMap::default(),
+            by_pair: FastMap::default(),
             parent: Vec::new(),
             joins: Vec::new(),
             dropped: 0,

@@ -413,7 +413,13 @@ fn block_option(msg: &Message, number: u16) -> Option<(BlockValue, Range<usize>)
 
 impl ExchangeTracker {
     pub fn new(config: ExchangeConfig) -> Self {
-        ExchangeTracker { config, ..Default::default() }
+        let cap = config.max_live.max(1);
+        ExchangeTracker {
+            mids: Bounded::with_capacity(cap),
+            requests: Bounded::with_capacity(cap),
+            config,
+            ..Default::default()
+        }
     }
 
     fn lifetime(&self) -> i128 {
@@ -723,8 +729,8 @@ impl ExchangeTracker {
                 }
             }
         }
-        let entry_key = key.and_then(|k| self.requests.remove(&k).map(|e| (k, e)));
-        let Some((key, mut entry)) = entry_key else {
+        let entry_key = key.and_then(|k| self.requests.take(&k).map(|e| (k, e)));
+        let Some((key, mut taken)) = entry_key else {
             self.summary.unmatched_responses += 1;
             info.findings.push(finding(
                 FindingKind::CoapUnmatchedResponse,
@@ -744,6 +750,7 @@ impl ExchangeTracker {
             return None;
         };
 
+        let entry = &mut taken.value;
         info.request_frame = Some(entry.frame);
         info.response_time = Some(Nanos(meta.ts.nanos_since(entry.ts)));
         let observe_value = msg.first_option(num::OBSERVE).map(|v| decode_uint(v).unwrap_or(u64::MAX));
@@ -798,13 +805,15 @@ impl ExchangeTracker {
             });
         }
 
-        if observation_continues {
-            let max_age = msg.uint_option(num::MAX_AGE).unwrap_or(60).min(u64::from(u32::MAX));
-            entry.expires = entry.expires.max(now + self.lifetime() + i128::from(max_age) * 1_000_000_000);
-        }
         let request_ts = entry.ts;
-        let expires = entry.expires;
-        self.requests.insert(key.clone(), entry, expires);
+        let max_age = msg.uint_option(num::MAX_AGE).unwrap_or(60).min(u64::from(u32::MAX));
+        let kept_until = now + self.lifetime() + i128::from(max_age) * 1_000_000_000;
+        if observation_continues && kept_until > entry.expires {
+            entry.expires = kept_until;
+            self.requests.insert(key.clone(), taken.value, kept_until);
+        } else {
+            self.requests.put_back(key.clone(), taken);
+        }
         Some((key, request_ts))
     }
 
@@ -828,7 +837,8 @@ impl ExchangeTracker {
 
     /// A RST rejecting a request (it is answered) or a notification (the observation ends).
     fn on_reset(&mut self, meta: &MsgMeta, key: &ReqKey, rejected: Role, info: &mut ExchangeInfo) {
-        let Some(mut entry) = self.requests.remove(key) else { return };
+        let Some(mut taken) = self.requests.take(key) else { return };
+        let entry = &mut taken.value;
         match rejected {
             Role::Request => {
                 entry.answered.get_or_insert(meta.frame);
@@ -843,8 +853,7 @@ impl ExchangeTracker {
             }
             _ => {}
         }
-        let expires = entry.expires;
-        self.requests.insert(key.clone(), entry, expires);
+        self.requests.put_back(key.clone(), taken);
     }
 
     /// Adds one block to its transfer (RFC 7959 §2.2-§2.5).
@@ -1091,14 +1100,14 @@ impl ExchangeTracker {
     /// Summary at the end of the capture (unanswered requests, incomplete transfers). Clears
     /// the tracker's state.
     pub fn finish(&mut self) -> ExchangeSummary {
-        self.mids.drain();
-        self.multicast.drain();
-        let mut requests = self.requests.drain();
-        requests.sort_by_key(|(_, e)| e.frame);
+        self.mids = Bounded::default();
+        self.multicast = Bounded::default();
+        let mut requests = self.requests.take_all();
+        requests.sort_unstable_by_key(|(_, e)| e.frame);
         for (_, e) in requests {
             self.retire_request(e);
         }
-        for (_, t) in self.transfers.drain() {
+        for (_, t) in self.transfers.take_all() {
             self.close_transfer(t);
         }
         self.body_bytes = 0;

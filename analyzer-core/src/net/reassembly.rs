@@ -14,9 +14,9 @@
 //! [`FindingKind::IpFragmentOverlap`] finding (identical duplicates are accepted silently).
 
 use super::{MacAddr, NetConfig};
+use crate::collections::FastMap;
 use crate::finding::{Finding, FindingKind, Layer as FLayer, Severity, Span};
 use crate::time::Timestamp;
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
@@ -175,7 +175,7 @@ impl Pending {
 /// The pool of datagrams being reassembled.
 #[derive(Debug, Default)]
 pub(crate) struct Reassembler {
-    pending: HashMap<Key, Pending>,
+    pending: FastMap<Key, Pending>,
     next_seq: u64,
     bytes: usize,
     /// Earliest expiry deadline (ns since epoch) among pending datagrams.

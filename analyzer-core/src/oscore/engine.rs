@@ -21,12 +21,13 @@ use super::option::{KudosFields, OscoreOption, ParsedOption, ProblemClass};
 use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, NewContext, Origin, StoredContext};
 use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
 use crate::coap::message::Message;
+use crate::collections::FastMap;
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::keys::PeerSlot;
 use crate::net::Endpoint;
 use crate::time::Timestamp;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
 
@@ -61,7 +62,8 @@ impl Default for EngineConfig {
             piv_history: 4096,
             request_lifetime_secs: 247,
             observation_lifetime_secs: 24 * 3600,
-            max_requests: 32768,
+            // Under half of a 65536-bucket table, as `ExchangeConfig::max_live`.
+            max_requests: 28000,
             limit_warn_percent: 75,
         }
     }
@@ -366,18 +368,18 @@ pub struct EngineStats {
 pub struct Engine {
     config: EngineConfig,
     store: ContextStore,
-    requests: HashMap<u64, RequestEntry>,
+    requests: FastMap<u64, RequestEntry>,
     /// Request frames in insertion order, for expiry and the cap (entries already removed
     /// from `requests` are skipped lazily).
     request_order: VecDeque<u64>,
     /// (sender endpoint, receiver endpoint, kid) -> context that last opened such a request.
-    winners: HashMap<(Endpoint, Endpoint, Vec<u8>), CtxId>,
+    winners: FastMap<(Endpoint, Endpoint, Vec<u8>), CtxId>,
     /// (context, protecting slot) -> PIV history.
-    pivs: HashMap<(CtxId, PeerSlot), PivHistory>,
+    pivs: FastMap<(CtxId, PeerSlot), PivHistory>,
     /// KUDOS contexts already derived: (CTX_IN, X_N, label encoding) -> context.
-    kudos_cache: HashMap<(CtxId, Vec<u8>, LabelEncoding), CtxId>,
+    kudos_cache: FastMap<(CtxId, Vec<u8>, LabelEncoding), CtxId>,
     /// Lineage root -> the most recent KUDOS inputs seen (bounded).
-    kudos_inputs: HashMap<CtxId, Vec<KudosSeen>>,
+    kudos_inputs: FastMap<CtxId, Vec<KudosSeen>>,
     stats: EngineStats,
     last_prune: Option<Timestamp>,
 }
@@ -399,14 +401,14 @@ fn oscore_finding(kind: FindingKind, severity: Severity, message: String) -> Fin
 impl Engine {
     pub fn new(config: EngineConfig, store: ContextStore) -> Self {
         Engine {
+            requests: crate::collections::capped_map(config.max_requests),
             config,
             store,
-            requests: HashMap::new(),
             request_order: VecDeque::new(),
-            winners: HashMap::new(),
-            pivs: HashMap::new(),
-            kudos_cache: HashMap::new(),
-            kudos_inputs: HashMap::new(),
+            winners: FastMap::default(),
+            pivs: FastMap::default(),
+            kudos_cache: FastMap::default(),
+            kudos_inputs: FastMap::default(),
             stats: EngineStats::default(),
             last_prune: None,
         }

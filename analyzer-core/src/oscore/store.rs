@@ -9,9 +9,9 @@ use super::aead::AeadKey;
 use super::alg::AeadAlg;
 use super::context::DerivedContext;
 use super::params::{ContextParams, Secret};
+use crate::collections::FastMap;
 use crate::keys::{ContextRole, EndpointHint, KeyContext, KeyLimits, PeerSlot};
 use crate::net::Endpoint;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// Index of a context in the store (stable for the whole analysis).
@@ -226,9 +226,9 @@ pub struct StoreError {
 #[derive(Debug, Default)]
 pub struct ContextStore {
     contexts: Vec<StoredContext>,
-    by_sender_id: HashMap<Vec<u8>, Vec<(CtxId, PeerSlot)>>,
+    by_sender_id: FastMap<Vec<u8>, Vec<(CtxId, PeerSlot)>>,
     /// Lineage root -> its KUDOS bootstrap context.
-    bootstraps: HashMap<CtxId, CtxId>,
+    bootstraps: FastMap<CtxId, CtxId>,
 }
 
 impl ContextStore {

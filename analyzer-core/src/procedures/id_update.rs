@@ -17,6 +17,7 @@
 //! ([`Output::derive`]) and reports them back with [`IdUpdateObserver::derived`].
 
 use super::kudos::Observation;
+use crate::collections::FastMap;
 use crate::finding::{Finding, FindingKind, Layer, Severity};
 use crate::keys::PeerSlot;
 use crate::oscore::store::{CtxId, CtxKind};
@@ -24,7 +25,6 @@ use crate::time::{Nanos, Timestamp};
 use crate::timeline::{
     DerivedCtx, FrameEvent, Lane, MarkerKind, Outcome, ProcMessage, Procedure, ProcedureKind,
 };
-use std::collections::HashMap;
 
 /// Settings of the observer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +103,7 @@ struct Assoc {
 #[derive(Debug, Default)]
 pub struct IdUpdateObserver {
     config: IdUpdateConfig,
-    assocs: HashMap<CtxId, Assoc>,
+    assocs: FastMap<CtxId, Assoc>,
 }
 
 fn idx(s: PeerSlot) -> usize {
@@ -124,7 +124,7 @@ fn event(root: CtxId, number: usize, text: String) -> FrameEvent {
 
 impl IdUpdateObserver {
     pub fn new(config: IdUpdateConfig) -> Self {
-        IdUpdateObserver { config, assocs: HashMap::new() }
+        IdUpdateObserver { config, assocs: FastMap::default() }
     }
 
     /// Observes one opened OSCORE message. `max_id_len`: the longest ID the AEAD allows.
@@ -173,7 +173,7 @@ impl IdUpdateObserver {
                     ts: o.ts,
                     from: s,
                     is_request: o.is_request,
-                    label: o.summary.to_string(),
+                    label: o.summary(),
                     x: None,
                     nonce: None,
                     context_label: ctx.label.clone(),
@@ -189,7 +189,7 @@ impl IdUpdateObserver {
                     ts: o.ts,
                     from: s,
                     is_request: o.is_request,
-                    label: o.summary.to_string(),
+                    label: o.summary(),
                     x: None,
                     nonce: None,
                     context_label: ctx.label.clone(),
@@ -599,13 +599,8 @@ mod tests {
             let mut rec = record(from, CTX_A, CtxKind::Loaded, if is_request { 0x01 } else { 0x45 }, options);
             // Responses answer the message just before them.
             rec.request_frame = (!is_request).then(|| self.frame - 1);
-            let o = Observation {
-                frame: self.frame,
-                ts: Timestamp::new(self.secs, 0),
-                is_request,
-                record: &rec,
-                summary: "",
-            };
+            let o =
+                Observation { frame: self.frame, ts: Timestamp::new(self.secs, 0), is_request, record: &rec };
             let out = self.obs.observe(&mut self.lane, &o, 7);
             if let Some(d) = &out.derive {
                 self.derived = Some(d.clone());

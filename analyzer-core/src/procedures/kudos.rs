@@ -11,6 +11,7 @@
 //! confirmation and returns to IDLE. When both peers have key confirmation the execution is
 //! complete and CTX_OLD is retired (it may still open late messages: retention).
 
+use crate::collections::FastMap;
 use crate::finding::{Finding, FindingKind, Layer, Severity};
 use crate::keys::PeerSlot;
 use crate::oscore::engine::{OscoreRecord, Status};
@@ -20,7 +21,6 @@ use crate::time::{Nanos, Timestamp};
 use crate::timeline::{
     DerivedCtx, FrameEvent, Lane, MarkerKind, Outcome, ProcMessage, Procedure, ProcedureKind,
 };
-use std::collections::HashMap;
 
 /// Most (peer, nonce) pairs remembered per association for reuse detection.
 const NONCES_KEPT: usize = 4096;
@@ -32,8 +32,17 @@ pub struct Observation<'a> {
     pub ts: Timestamp,
     pub is_request: bool,
     pub record: &'a OscoreRecord,
-    /// Short text for ladder arrows of ordinary messages ("GET /temp").
-    pub summary: &'a str,
+}
+
+impl Observation<'_> {
+    /// Short text for ladder arrows of ordinary messages ("GET /temp"), made when one is drawn.
+    pub fn summary(&self) -> String {
+        self.record.inner.as_ref().map_or_else(String::new, |i| {
+            let uri = crate::analysis::uri_of(i);
+            let code = crate::analysis::code_label(i.code);
+            if uri.is_empty() { code } else { format!("{code} {uri}") }
+        })
+    }
 }
 
 /// What one observation produced.
@@ -92,7 +101,7 @@ struct Assoc {
 /// The observer, for all associations.
 #[derive(Debug, Default)]
 pub struct KudosObserver {
-    assocs: HashMap<CtxId, Assoc>,
+    assocs: FastMap<CtxId, Assoc>,
 }
 
 fn idx(slot: PeerSlot) -> usize {
@@ -470,7 +479,7 @@ impl KudosObserver {
                 ts: o.ts,
                 from: s,
                 is_request: o.is_request,
-                label: o.summary.to_string(),
+                label: o.summary(),
                 x: None,
                 nonce: None,
                 context_label: label,
