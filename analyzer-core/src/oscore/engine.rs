@@ -271,7 +271,19 @@ enum PivCheck {
     BelowWindow,
 }
 
+/// PIVs still remembered per peer of a retired context: a late or replayed message under it
+/// is still checked, and a capture with many key updates keeps a small history per context.
+const RETIRED_PIVS_KEPT: usize = 64;
+
 impl PivHistory {
+    /// Forgets all but the `n` highest PIVs (the window floor moves up).
+    fn shrink_to(&mut self, n: usize) {
+        while self.seen.len() > n {
+            let Some((lowest, _)) = self.seen.pop_first() else { break };
+            self.floor = lowest + 1;
+        }
+    }
+
     fn check_insert(&mut self, piv: u64, frame: u64, digest: u64, cap: usize) -> PivCheck {
         if let Some(&(first, d)) = self.seen.get(&piv) {
             return if d == digest {
@@ -284,14 +296,7 @@ impl PivHistory {
             return PivCheck::BelowWindow;
         }
         self.seen.insert(piv, (frame, digest));
-        while self.seen.len() > cap {
-            if let Some((&lowest, _)) = self.seen.iter().next() {
-                self.seen.remove(&lowest);
-                self.floor = lowest + 1;
-            } else {
-                break;
-            }
-        }
+        self.shrink_to(cap);
         PivCheck::Fresh
     }
 }
@@ -475,6 +480,11 @@ impl Engine {
             && !c.bootstrap
         {
             c.retired_at = Some(frame);
+            for slot in [PeerSlot::A, PeerSlot::B] {
+                if let Some(h) = self.pivs.get_mut(&(ctx, slot)) {
+                    h.shrink_to(RETIRED_PIVS_KEPT);
+                }
+            }
         }
     }
 
@@ -1312,6 +1322,7 @@ impl Engine {
         let d = digest(input.message.payload());
         let cap = self.config.piv_history;
         let history = self.pivs.entry((id, slot)).or_default();
+        let kept = history.seen.len();
         let name = self.store.get(id).map(|c| c.name.clone()).unwrap_or_default();
         let is_request = input.message.code.is_request();
         match history.check_insert(piv_u64(piv), frame, d, cap) {
@@ -1363,7 +1374,7 @@ impl Engine {
                     FindingKind::OscorePivOutOfWindow,
                     Severity::Low,
                     format!(
-                        "Partial IV {} is older than the {cap} most recent ones remembered for context {name}: replay cannot be ruled out",
+                        "Partial IV {} is older than the {kept} most recent ones remembered for context {name}: replay cannot be ruled out",
                         crate::hex::encode(piv)
                     ),
                 ));
