@@ -929,7 +929,7 @@ fn usage_plot(
     limit: impl Fn(&crate::model::ContextRow) -> u64,
     show_limit: bool,
 ) {
-    use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+    use egui_plot::{AxisHints, HLine, Legend, Line, Plot, PlotPoints};
     ui.label(RichText::new(title).strong());
     let palette = [
         Color32::from_rgb(0x1f, 0x77, 0xb4),
@@ -945,7 +945,9 @@ fn usage_plot(
     Plot::new(("usage", id))
         .legend(Legend::default())
         .height(170.0)
-        .x_axis_label("seconds")
+        // egui_plot labels the x axis only where its grid lines are 60-80 px apart: in a
+        // 500 px chart that left a lone "0". Second labels are short; 40-56 px is enough.
+        .custom_x_axes(vec![AxisHints::new_x().label("seconds").label_spacing(40.0..=56.0)])
         .y_axis_label(id)
         .show(ui, |p| {
             let mut limits = Vec::new();
@@ -964,7 +966,11 @@ fn usage_plot(
                     groups.len() - 1
                 });
                 let color = palette.get(g % palette.len()).copied().unwrap_or(Color32::GRAY);
-                p.line(Line::new(name, PlotPoints::new(s.points.clone())).color(color));
+                // No band: egui_plot would merge the points that share a pixel column into a
+                // min..max band and interpolate between bands, painting a count that jumps
+                // (several messages within a millisecond) as a filled wedge. The series are
+                // thinned to MAX_CHART_POINTS, so plain polylines stay cheap.
+                p.line(Line::new(name, PlotPoints::new(s.points.clone())).color(color).allow_band(false));
                 if let Some(x) = ctx
                     && !limits.contains(&limit(x))
                 {
