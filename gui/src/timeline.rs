@@ -209,8 +209,13 @@ pub fn kind_stroke(kind: RowKind) -> egui::Color32 {
 pub fn generation_color(i: usize, dark: bool) -> egui::Color32 {
     let hues = [0.33f32, 0.58, 0.08, 0.83, 0.15, 0.5];
     let h = hues.get(i % hues.len()).copied().unwrap_or(0.33);
-    let (s, v) = if dark { (0.45, 0.42) } else { (0.28, 0.95) };
-    egui::ecolor::Hsva::new(h, s, v, 1.0).into()
+    if dark {
+        // In gamma space: `Hsva` is linear, and a linear value of 0.42 is a light sRGB grey
+        // (about 0.68) under which white labels were hard to read.
+        egui::ecolor::HsvaGamma { h, s: 0.45, v: 0.42, a: 1.0 }.into()
+    } else {
+        egui::ecolor::Hsva::new(h, 0.28, 0.95, 1.0).into()
+    }
 }
 
 /// Colour of a generation label within a lane (the colour of its band; temporary contexts,
