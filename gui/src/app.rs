@@ -106,6 +106,8 @@ pub struct Runtime {
     /// Frame to select once the capture is loaded (command line `--select`).
     pub select_after_load: Option<u64>,
     pub load_started: Option<Instant>,
+    /// Time from the start of the load to the end of the first frame that painted rows.
+    pub first_rows_after: Option<Duration>,
 }
 
 impl Default for Runtime {
@@ -135,6 +137,7 @@ impl Default for Runtime {
             scroll_to_selected: false,
             select_after_load: None,
             load_started: None,
+            first_rows_after: None,
         }
     }
 }
@@ -225,6 +228,7 @@ impl App {
         self.rt.spec = Some(spec.clone());
         self.rt.last_load = None;
         self.rt.load_started = Some(Instant::now());
+        self.rt.first_rows_after = None;
         self.start(Job::Load(spec));
     }
 
@@ -566,6 +570,12 @@ impl App {
         let running = self.drain(DRAIN_BUDGET);
         let mut cmds = Vec::new();
         crate::views::draw(self, ui, &mut cmds);
+        if self.rt.first_rows_after.is_none()
+            && self.rt.capture.as_ref().is_some_and(|c| !c.rows.is_empty())
+            && let Some(t) = self.rt.load_started
+        {
+            self.rt.first_rows_after = Some(t.elapsed());
+        }
         let ctx = ui.ctx().clone();
         for c in cmds {
             self.apply(c, Some(&ctx));
@@ -574,7 +584,12 @@ impl App {
             && let Some((took, frames)) = self.rt.last_load
         {
             self.load_reported = true;
-            eprintln!("kudoscope-gui: loaded {frames} frames in {:.3} s", took.as_secs_f64());
+            let first = self.rt.first_rows_after.unwrap_or(took);
+            eprintln!(
+                "kudoscope-gui: loaded {frames} frames in {:.3} s (first rows painted after {:.3} s)",
+                took.as_secs_f64(),
+                first.as_secs_f64()
+            );
             if self.quit_after_load {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }

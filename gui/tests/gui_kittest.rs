@@ -282,4 +282,3 @@ fn the_audit_panel_lists_each_migration_item() {
     assert_eq!(h.state().rt.view, View::Packets);
     assert_eq!(h.state().rt.capture.as_ref().unwrap().selected, Some(13));
 }
-
