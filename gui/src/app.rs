@@ -282,7 +282,10 @@ impl App {
             Msg::LoadDone(mut end) => {
                 self.rt.job = None;
                 let frames = end.frames;
-                let timeline = std::mem::take(&mut end.timeline);
+                let mut timeline = std::mem::take(&mut end.timeline);
+                if let Some(c) = &self.rt.capture {
+                    timeline.attach_rows(&c.rows);
+                }
                 self.rt.timeline_view = TimelineView::fit(&timeline);
                 self.rt.timeline = Some(timeline);
                 if let Some(c) = &mut self.rt.capture {

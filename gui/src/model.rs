@@ -6,7 +6,7 @@
 //! string; full [`FrameRecord`]s only for a bounded window of frames ([`RecordCache`]). A
 //! frame outside the window is re-analysed on demand (see `loader::Job::Detail`).
 
-use crate::timeline::Tick;
+use crate::timeline::LaneTicks;
 use crate::timeline::Timeline;
 use analyzer_core::analysis::{self, FrameRecord};
 use analyzer_core::audit::AuditReport;
@@ -314,8 +314,10 @@ pub struct RowBuilder {
     /// (source, destination) -> (lineage root, sent by peer A), learned from protected messages:
     /// unprotected messages between the same endpoints (empty ACKs, errors) join that lane.
     pairs: HashMap<(u32, u32), (u32, bool)>,
-    /// Messages per lineage root (the timeline's lanes).
-    pub ticks: BTreeMap<usize, Vec<Tick>>,
+    /// Messages per lineage root (the timeline's lanes), as row indices.
+    pub ticks: BTreeMap<usize, LaneTicks>,
+    /// Rows built so far (the index of the next row).
+    pub built: u32,
     pub usage: BTreeMap<(usize, bool), UsageSeries>,
     pub id_update_options: Vec<u16>,
 }
@@ -436,13 +438,9 @@ impl RowBuilder {
             RowKind::Plain
         };
         if row.lane != u32::MAX {
-            self.ticks.entry(row.lane as usize).or_default().push(Tick {
-                t: row.rel_nanos as f64 / 1e9,
-                frame: row.number,
-                from_a: row.from_a,
-                kind: row.kind,
-            });
+            self.ticks.entry(row.lane as usize).or_default().push(self.built, row.rel_nanos as f64 / 1e9);
         }
+        self.built = self.built.saturating_add(1);
         batch.rows.push(row);
     }
 }

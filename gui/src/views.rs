@@ -452,7 +452,7 @@ fn timeline_tab(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
     ui.label(RichText::new("One lane per association (a context lineage). Bands: context generations. Spans on top: KUDOS (purple) and ID-update (blue) executions, outlined by their outcome; diamonds: key confirmation. Click a message to select its frame.").small().weak());
     let label = |f: u64| c.row(f).map(|r| c.info_of(r).to_string()).unwrap_or_default();
     if let Some(TimelineAction::SelectFrame(f)) =
-        timeline_view(ui, tl, &mut app.rt.timeline_view, c.selected, &label)
+        timeline_view(ui, tl, &mut app.rt.timeline_view, c.selected, &c.rows, &label)
     {
         cmds.push(Command::Select(f));
     }
