@@ -1,19 +1,21 @@
 //! The timeline: analyzer-core's [`analyzer_core::timeline::Timeline`] (one lane per
 //! association, i.e. per context lineage; generation phases; KUDOS and ID-update executions
 //! with their messages and markers) plus what only the app needs to draw it: the messages of
-//! each lane as ticks (from the rows) and times in seconds since the first frame.
-//! [`timeline_view`] only paints this data.
+//! each lane as indices into the packet list's rows (a message's time, direction and colour
+//! are its row's) and times in seconds since the first frame. [`timeline_view`] only paints
+//! this data.
 //!
-//! Built by the loader at the end of a pass (`Timeline::new`), away from the UI thread.
+//! Built by the loader at the end of a pass (`Timeline::new`), away from the UI thread; the
+//! app then calls [`Timeline::attach_rows`] with the rows (puts the messages in time order).
 
-use crate::model::RowKind;
+use crate::model::{Row, RowKind};
 use analyzer_core::keys::PeerSlot;
 use analyzer_core::oscore::store::CtxId;
 use analyzer_core::time::Timestamp;
 use analyzer_core::timeline::{Lane, MarkerKind, Outcome, Procedure, ProcedureKind};
 use std::collections::BTreeMap;
 
-/// One message of a lane in the overview strip.
+/// One message of a lane in the overview strip, as its row says it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tick {
     /// Seconds since the first frame.
@@ -24,13 +26,55 @@ pub struct Tick {
     pub kind: RowKind,
 }
 
+impl Tick {
+    /// The tick of the row at `index` (`None` outside the rows).
+    pub fn of(rows: &[Row], index: u32) -> Option<Tick> {
+        let r = rows.get(index as usize)?;
+        Some(Tick { t: r.rel_nanos as f64 / 1e9, frame: r.number, from_a: r.from_a, kind: r.kind })
+    }
+}
+
+/// The messages of one lane as the loader collects them: row indices, the earliest and latest
+/// time among them (seconds since the first frame), and whether they came in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneTicks {
+    pub rows: Vec<u32>,
+    pub t_min: f64,
+    pub t_max: f64,
+    pub in_order: bool,
+    last: f64,
+}
+
+impl Default for LaneTicks {
+    fn default() -> Self {
+        LaneTicks { rows: Vec::new(), t_min: 0.0, t_max: 0.0, in_order: true, last: f64::NEG_INFINITY }
+    }
+}
+
+impl LaneTicks {
+    pub fn push(&mut self, index: u32, t: f64) {
+        if self.rows.is_empty() {
+            (self.t_min, self.t_max) = (t, t);
+        }
+        self.t_min = self.t_min.min(t);
+        self.t_max = self.t_max.max(t);
+        self.in_order &= t >= self.last;
+        self.last = t;
+        self.rows.push(index);
+    }
+}
+
 /// A lane of the core's timeline and its messages.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneView {
     pub lane: Lane,
     /// Every CoAP message of the association (protected by a context of the lineage, or
-    /// exchanged between its endpoints), in time order.
-    pub ticks: Vec<Tick>,
+    /// exchanged between its endpoints), as indices into the rows, in time order once
+    /// [`Timeline::attach_rows`] has run. 4 bytes a message: a copy of the rows' time, frame,
+    /// direction and kind took 24 (24 MB for a 1,000,000-message capture).
+    pub ticks: Vec<u32>,
+    /// The messages are in time order (else [`Timeline::attach_rows`] sorts them).
+    pub in_order: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -44,18 +88,17 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// The core's lanes with their ticks (`ticks` by lineage root, as the loader collected them).
+    /// The core's lanes with their messages (`ticks` by lineage root, as the loader collected
+    /// them); the extent covers the messages, phases and executions.
     pub fn new(
         core: &analyzer_core::timeline::Timeline,
         origin: Timestamp,
-        mut ticks: BTreeMap<CtxId, Vec<Tick>>,
+        mut ticks: BTreeMap<CtxId, LaneTicks>,
     ) -> Timeline {
         let mut tl = Timeline { origin, lanes: Vec::new(), start: f64::INFINITY, end: f64::NEG_INFINITY };
         for (root, lane) in &core.lanes {
-            let mut t = ticks.remove(root).unwrap_or_default();
-            // Captures are in time order almost always; the window search needs it always.
-            t.sort_by(|a, b| a.t.total_cmp(&b.t).then(a.frame.cmp(&b.frame)));
-            let mut times: Vec<f64> = t.first().into_iter().chain(t.last()).map(|x| x.t).collect();
+            let t = ticks.remove(root).unwrap_or_default();
+            let mut times: Vec<f64> = if t.rows.is_empty() { Vec::new() } else { vec![t.t_min, t.t_max] };
             for p in &lane.phases {
                 times.extend([tl.secs(p.first_ts), tl.secs(p.last_ts)]);
             }
@@ -66,12 +109,23 @@ impl Timeline {
                 tl.start = tl.start.min(x);
                 tl.end = tl.end.max(x);
             }
-            tl.lanes.push(LaneView { lane: lane.clone(), ticks: t });
+            tl.lanes.push(LaneView { lane: lane.clone(), ticks: t.rows, in_order: t.in_order });
         }
         if !tl.start.is_finite() || !tl.end.is_finite() {
             (tl.start, tl.end) = (0.0, 0.0);
         }
         tl
+    }
+
+    /// Puts the messages of the lanes that did not come in time order in time order, by their
+    /// rows' times (the window search needs the order; captures are in time order almost
+    /// always, and then this costs nothing). `rows` are the rows the indices point into.
+    pub fn attach_rows(&mut self, rows: &[Row]) {
+        let key = |i: &u32| (rows.get(*i as usize).map_or(i64::MAX, |r| r.rel_nanos), *i);
+        for lv in self.lanes.iter_mut().filter(|l| !l.in_order) {
+            lv.ticks.sort_unstable_by_key(key);
+            lv.in_order = true;
+        }
     }
 
     /// Seconds since the first frame.
@@ -155,10 +209,12 @@ impl TimelineView {
     }
 }
 
-/// Ticks of a lane within [t0, t1] (binary search; ticks are in time order).
-pub fn visible_ticks(ticks: &[Tick], t0: f64, t1: f64) -> &[Tick] {
-    let a = ticks.partition_point(|m| m.t < t0);
-    let b = ticks.partition_point(|m| m.t <= t1);
+/// Messages of a lane within [t0, t1] (binary search; the lane's row indices are in time
+/// order).
+pub fn visible_ticks<'a>(rows: &[Row], ticks: &'a [u32], t0: f64, t1: f64) -> &'a [u32] {
+    let t = |i: &u32| Tick::of(rows, *i).map_or(f64::INFINITY, |m| m.t);
+    let a = ticks.partition_point(|i| t(i) < t0);
+    let b = ticks.partition_point(|i| t(i) <= t1);
     ticks.get(a..b.max(a)).unwrap_or_default()
 }
 
@@ -209,8 +265,13 @@ pub fn kind_stroke(kind: RowKind) -> egui::Color32 {
 pub fn generation_color(i: usize, dark: bool) -> egui::Color32 {
     let hues = [0.33f32, 0.58, 0.08, 0.83, 0.15, 0.5];
     let h = hues.get(i % hues.len()).copied().unwrap_or(0.33);
-    let (s, v) = if dark { (0.45, 0.42) } else { (0.28, 0.95) };
-    egui::ecolor::Hsva::new(h, s, v, 1.0).into()
+    if dark {
+        // In gamma space: `Hsva` is linear, and a linear value of 0.42 is a light sRGB grey
+        // (about 0.68) under which white labels were hard to read.
+        egui::ecolor::HsvaGamma { h, s: 0.45, v: 0.42, a: 1.0 }.into()
+    } else {
+        egui::ecolor::Hsva::new(h, 0.28, 0.95, 1.0).into()
+    }
 }
 
 /// Colour of a generation label within a lane (the colour of its band; temporary contexts,
@@ -325,13 +386,14 @@ const LANE_H: f32 = 50.0;
 const SPAN_H: f32 = 13.0;
 
 /// Draws the lanes (generation bands, procedure spans, message ticks, key confirmations) and
-/// the ladders of the current lane. `label` gives the Info text of a frame (message ladder).
-/// Returns what was clicked.
+/// the ladders of the current lane. `rows` are the rows the lanes' messages index; `label`
+/// gives the Info text of a frame (message ladder). Returns what was clicked.
 pub fn timeline_view(
     ui: &mut egui::Ui,
     tl: &Timeline,
     view: &mut TimelineView,
     selected: Option<u64>,
+    rows: &[Row],
     label: &dyn Fn(u64) -> String,
 ) -> Option<TimelineAction> {
     let mut action = None;
@@ -360,14 +422,14 @@ pub fn timeline_view(
     let lanes_h = (tl.lanes.len() as f32 * (LANE_H + 6.0) + 8.0).min(ui.available_height() * 0.4);
     egui::ScrollArea::vertical().id_salt("lanes").max_height(lanes_h).show(ui, |ui| {
         for (li, lv) in tl.lanes.iter().enumerate() {
-            if let Some(a) = lane_row(ui, tl, li, lv, view, selected) {
+            if let Some(a) = lane_row(ui, tl, li, lv, view, selected, rows) {
                 action = Some(a);
             }
         }
     });
     ui.separator();
     let Some(lv) = tl.lanes.get(view.lane) else { return action };
-    if let Some(f) = ladders(ui, tl, lv, view, selected, label) {
+    if let Some(f) = ladders(ui, tl, lv, view, selected, rows, label) {
         action = Some(TimelineAction::SelectFrame(f));
     }
     action
@@ -381,6 +443,7 @@ fn lane_row(
     lv: &LaneView,
     view: &mut TimelineView,
     selected: Option<u64>,
+    rows: &[Row],
 ) -> Option<TimelineAction> {
     use egui::{FontId, Sense, Stroke, pos2, vec2};
     let lane = &lv.lane;
@@ -439,7 +502,7 @@ fn lane_row(
         // Message ticks: at most one per pixel column and kind; peer A's below the centre line.
         let mid = (body_top + rect.bottom()) / 2.0;
         let mut last: Option<(i32, RowKind, bool)> = None;
-        for m in visible_ticks(&lv.ticks, view.t0, view.t1) {
+        for m in visible_ticks(rows, &lv.ticks, view.t0, view.t1).iter().filter_map(|i| Tick::of(rows, *i)) {
             let x = view.x_of(m.t, l, w);
             let key = (x as i32, m.kind, m.from_a);
             if last == Some(key) && Some(m.frame) != selected {
@@ -522,8 +585,9 @@ fn lane_row(
                 } else {
                     let t = view.t_of(pos.x, l, w);
                     let tol = view.span() * 6.0 / f64::from(w);
-                    let near = visible_ticks(&lv.ticks, t - tol, t + tol)
+                    let near = visible_ticks(rows, &lv.ticks, t - tol, t + tol)
                         .iter()
+                        .filter_map(|i| Tick::of(rows, *i))
                         .min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()));
                     if let Some(m) = near {
                         action = Some(TimelineAction::SelectFrame(m.frame));
@@ -549,6 +613,7 @@ fn ladders(
     lv: &LaneView,
     view: &mut TimelineView,
     selected: Option<u64>,
+    rows: &[Row],
     label: &dyn Fn(u64) -> String,
 ) -> Option<u64> {
     let lane = &lv.lane;
@@ -594,7 +659,7 @@ fn ladders(
                         .weak(),
                 );
             }
-            clicked = message_ladder(ui, tl, lv, view, selected, label, width);
+            clicked = message_ladder(ui, lv, view, selected, rows, label, width);
             return;
         }
         if procs.len() > MAX_LADDERS {
@@ -821,15 +886,15 @@ fn procedure_ladder(
 /// Every message of the window as an arrow (the lanes' ticks), labelled with its Info text.
 fn message_ladder(
     ui: &mut egui::Ui,
-    _tl: &Timeline,
     lv: &LaneView,
     view: &TimelineView,
     selected: Option<u64>,
+    rows: &[Row],
     label: &dyn Fn(u64) -> String,
     width: f32,
 ) -> Option<u64> {
     use egui::{Align2, FontId, Sense, pos2, vec2};
-    let msgs = visible_ticks(&lv.ticks, view.t0, view.t1);
+    let msgs = visible_ticks(rows, &lv.ticks, view.t0, view.t1);
     if msgs.len() > MAX_ARROWS {
         ui.label(format!(
             "{} messages in the window: the first {MAX_ARROWS} are drawn (zoom in to see the rest)",
@@ -860,7 +925,7 @@ fn message_ladder(
         );
     }
     let mut clicked = None;
-    for m in msgs.iter().take(MAX_ARROWS) {
+    for m in msgs.iter().take(MAX_ARROWS).filter_map(|i| Tick::of(rows, *i)) {
         let text = label(m.frame);
         let spec = ArrowSpec {
             frame: m.frame,
@@ -904,14 +969,50 @@ mod tests {
         assert_eq!(v.t_of(200.0, 100.0, 200.0), 2.0);
     }
 
+    /// Rows at these times (seconds), frames 1, 2, ...
+    fn rows(times: &[f64]) -> Vec<Row> {
+        times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Row {
+                number: i as u64 + 1,
+                rel_nanos: (t * 1e9) as i64,
+                orig_len: 0,
+                src: 0,
+                dst: 0,
+                protocol: 0,
+                kind: RowKind::Decrypted,
+                severity: None,
+                oscore: None,
+                ctx: 0,
+                sender_b: false,
+                retransmission: false,
+                role: crate::model::MsgRole::None,
+                lane: 0,
+                from_a: i % 2 == 0,
+                info_start: 0,
+                info_len: 0,
+            })
+            .collect()
+    }
+
     #[test]
     fn visible_ticks_uses_the_window_bounds() {
-        let tick = |t: f64, frame| Tick { t, frame, from_a: true, kind: RowKind::Plain };
-        let ticks = vec![tick(0.0, 1), tick(1.0, 2), tick(2.0, 3), tick(3.0, 4)];
-        let f: Vec<u64> = visible_ticks(&ticks, 1.0, 2.0).iter().map(|m| m.frame).collect();
+        let rows = rows(&[0.0, 1.0, 2.0, 3.0]);
+        let ticks = vec![0, 1, 2, 3];
+        let f: Vec<u64> = visible_ticks(&rows, &ticks, 1.0, 2.0)
+            .iter()
+            .filter_map(|i| Tick::of(&rows, *i))
+            .map(|m| m.frame)
+            .collect();
         assert_eq!(f, vec![2, 3]);
-        assert!(visible_ticks(&ticks, 5.0, 6.0).is_empty());
-        assert!(visible_ticks(&ticks, 2.0, 1.0).is_empty());
+        assert!(visible_ticks(&rows, &ticks, 5.0, 6.0).is_empty());
+        assert!(visible_ticks(&rows, &ticks, 2.0, 1.0).is_empty());
+        assert_eq!(
+            Tick::of(&rows, 1),
+            Some(Tick { t: 1.0, frame: 2, from_a: false, kind: RowKind::Decrypted })
+        );
+        assert_eq!(Tick::of(&rows, 4), None);
     }
 
     fn ts(s: i64) -> Timestamp {
@@ -939,23 +1040,30 @@ mod tests {
         if let Some(l) = core.lanes.get_mut(&3) {
             l.procedures.push(Procedure::new(ProcedureKind::Kudos, 1, PeerSlot::A, 9, ts(7)));
         }
+        // Frame 2 (row 1) is earlier than frame 1 (row 0); frame 3 belongs to an unknown root.
+        let rows = rows(&[4.0, 1.5, 100.0]);
         let mut ticks = BTreeMap::new();
-        // Out of time order on purpose: the lane sorts them.
-        ticks.insert(
-            3,
-            vec![
-                Tick { t: 4.0, frame: 2, from_a: false, kind: RowKind::Decrypted },
-                Tick { t: 1.5, frame: 1, from_a: true, kind: RowKind::Decrypted },
-            ],
-        );
-        ticks.insert(99, vec![Tick { t: 100.0, frame: 5, from_a: true, kind: RowKind::Plain }]);
-        let tl = Timeline::new(&core, ts(0), ticks);
+        let lane = |idx: &[u32]| {
+            let mut l = LaneTicks::default();
+            for i in idx {
+                l.push(*i, Tick::of(&rows, *i).map_or(0.0, |t| t.t));
+            }
+            l
+        };
+        ticks.insert(3, lane(&[0, 1]));
+        ticks.insert(99, lane(&[2]));
+        let mut tl = Timeline::new(&core, ts(0), ticks);
+        assert_eq!(tl.lanes[1].ticks, vec![0, 1], "as collected");
+        assert!(!tl.lanes[1].in_order);
+        tl.attach_rows(&rows);
+        assert!(tl.lanes[1].in_order);
         assert_eq!(tl.lanes.iter().map(|l| l.lane.name.as_str()).collect::<Vec<_>>(), vec!["early", "late"]);
         assert_eq!(tl.lane_of(3), Some(1));
         assert_eq!(tl.lane_of(1), None);
-        assert_eq!(tl.lanes[1].ticks.iter().map(|t| t.frame).collect::<Vec<_>>(), vec![1, 2]);
+        // Put in time order.
+        assert_eq!(tl.lanes[1].ticks, vec![1, 0]);
         assert!(tl.lanes[0].ticks.is_empty(), "ticks of an unknown root are dropped");
-        // Start: the first tick (1.5 s); end: the KUDOS execution (7 s).
+        // Start: the first message (1.5 s); end: the KUDOS execution (7 s).
         assert_eq!((tl.start, tl.end), (1.5, 7.0));
         assert_eq!(tl.procedures_in(&tl.lanes[1].lane, 6.0, 8.0).len(), 1);
         assert!(tl.procedures_in(&tl.lanes[1].lane, 0.0, 6.9).is_empty());

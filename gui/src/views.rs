@@ -452,7 +452,7 @@ fn timeline_tab(app: &mut App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
     ui.label(RichText::new("One lane per association (a context lineage). Bands: context generations. Spans on top: KUDOS (purple) and ID-update (blue) executions, outlined by their outcome; diamonds: key confirmation. Click a message to select its frame.").small().weak());
     let label = |f: u64| c.row(f).map(|r| c.info_of(r).to_string()).unwrap_or_default();
     if let Some(TimelineAction::SelectFrame(f)) =
-        timeline_view(ui, tl, &mut app.rt.timeline_view, c.selected, &label)
+        timeline_view(ui, tl, &mut app.rt.timeline_view, c.selected, &c.rows, &label)
     {
         cmds.push(Command::Select(f));
     }
@@ -918,6 +918,22 @@ fn usage_charts(c: &CaptureModel, ui: &mut egui::Ui) {
     }
 }
 
+/// The smallest of 1, 2, 5 x 10^k that is at least `min` (1 for a degenerate `min`).
+pub fn nice_step(min: f64) -> f64 {
+    if !(min.is_finite() && min > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(min.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * p).find(|s| *s >= min * (1.0 - 1e-9)).unwrap_or(10.0 * p)
+}
+
+/// Grid steps of a usage chart: the thinnest lines at least egui_plot's minimum spacing
+/// apart (`base_step_size`, 8 px), the labelled ones at least five times that (40 px).
+fn grid_steps(input: egui_plot::GridInput) -> [f64; 3] {
+    let s1 = nice_step(input.base_step_size * 5.0);
+    [nice_step(input.base_step_size), s1, nice_step(s1 * 5.0)]
+}
+
 /// One chart: a line per key, coloured per association and peer (every generation of a key
 /// lineage has the colour of its association and peer), and the limit lines.
 fn usage_plot(
@@ -929,7 +945,7 @@ fn usage_plot(
     limit: impl Fn(&crate::model::ContextRow) -> u64,
     show_limit: bool,
 ) {
-    use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+    use egui_plot::{AxisHints, HLine, Legend, Line, Plot, PlotPoints, uniform_grid_spacer};
     ui.label(RichText::new(title).strong());
     let palette = [
         Color32::from_rgb(0x1f, 0x77, 0xb4),
@@ -945,7 +961,13 @@ fn usage_plot(
     Plot::new(("usage", id))
         .legend(Legend::default())
         .height(170.0)
-        .x_axis_label("seconds")
+        // egui_plot's default grid steps are powers of ten and it labels a step only when its
+        // lines are 60-80 px apart: in a 500 px chart over 125 s that left "0" and "100", and
+        // no label at all on a q axis up to 9. Steps of 1, 2, 5 x 10^k, the labelled one at
+        // least 40 px apart, give labels every 20 s and every 5 messages there.
+        .x_grid_spacer(uniform_grid_spacer(grid_steps))
+        .y_grid_spacer(uniform_grid_spacer(grid_steps))
+        .custom_x_axes(vec![AxisHints::new_x().label("seconds").label_spacing(28.0..=40.0)])
         .y_axis_label(id)
         .show(ui, |p| {
             let mut limits = Vec::new();
@@ -964,7 +986,11 @@ fn usage_plot(
                     groups.len() - 1
                 });
                 let color = palette.get(g % palette.len()).copied().unwrap_or(Color32::GRAY);
-                p.line(Line::new(name, PlotPoints::new(s.points.clone())).color(color));
+                // No band: egui_plot would merge the points that share a pixel column into a
+                // min..max band and interpolate between bands, painting a count that jumps
+                // (several messages within a millisecond) as a filled wedge. The series are
+                // thinned to MAX_CHART_POINTS, so plain polylines stay cheap.
+                p.line(Line::new(name, PlotPoints::new(s.points.clone())).color(color).allow_band(false));
                 if let Some(x) = ctx
                     && !limits.contains(&limit(x))
                 {
@@ -1241,5 +1267,22 @@ impl ContextForm {
             });
         });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nice_step;
+
+    #[test]
+    fn nice_steps_are_1_2_5_times_a_power_of_ten() {
+        assert_eq!(nice_step(0.124), 0.2);
+        assert_eq!(nice_step(0.62), 1.0);
+        assert_eq!(nice_step(1.0), 1.0);
+        assert_eq!(nice_step(2.1), 5.0);
+        assert_eq!(nice_step(10.5), 20.0);
+        assert_eq!(nice_step(60.0), 100.0);
+        assert_eq!(nice_step(0.0), 1.0);
+        assert_eq!(nice_step(f64::NAN), 1.0);
     }
 }

@@ -1,12 +1,15 @@
 //! The app headless (egui_kittest + wgpu on a CPU adapter): open the real libcoap capture,
 //! select a decrypted OSCORE frame, check the detail tree, switch to the timeline, click a
-//! ladder arrow; the same with a KUDOS execution (samples/kudos/kudos-fs-request) and the
-//! audit's migration items (samples/idupdate/idupdate-careless-early-ids). Snapshot images
-//! under tests/snapshots/ (UPDATE_SNAPSHOTS=1 rewrites them).
+//! ladder arrow; the same with a KUDOS execution (samples/kudos/kudos-fs-request) and an ID
+//! update (samples/idupdate/idupdate-success), and the audit's migration items
+//! (samples/idupdate/idupdate-careless-early-ids). Expected texts come from the CLI
+//! (`kudoscope -V`, `kudoscope timeline`, `kudoscope audit`) on the same captures. Snapshot
+//! images under tests/snapshots/ (UPDATE_SNAPSHOTS=1 rewrites them).
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use kudoscope_gui::app::{App, Command, View};
+use kudoscope_gui::model::RowKind;
 use kudoscope_gui::settings::{Settings, Theme};
 use std::path::PathBuf;
 
@@ -21,6 +24,9 @@ fn sample(rel: &str) -> PathBuf {
 fn open(rel: &str) -> App {
     let settings = Settings { theme: Theme::Light, ..Settings::default() };
     let mut app = App::new_inline(settings);
+    // "Loaded 16 frames", without the wall-clock time: the snapshots do not depend on the
+    // machine's speed, so nothing has to be masked.
+    app.hide_timings = true;
     app.apply(Command::Open(sample(rel)), None);
     app
 }
@@ -37,12 +43,10 @@ fn harness(app: App) -> Harness<'static, App> {
         .build_ui_state(|ui, app: &mut App| app.draw(ui), app)
 }
 
-/// Snapshot with the load time (wall clock, varies) masked.
+/// Snapshot without the synthetic pointer (it would hide the label it last clicked).
 fn snap(h: &mut Harness<'static, App>, name: &str) {
-    let rect = h.query_by_label_contains(" frames in ").map(|n| n.rect());
-    if let Some(r) = rect {
-        h.mask(r);
-    }
+    h.remove_cursor();
+    h.run();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     h.snapshot_options(name, &egui_kittest::SnapshotOptions::new().output_path(dir));
 }
@@ -51,7 +55,8 @@ fn snap(h: &mut Harness<'static, App>, name: &str) {
 fn select_a_decrypted_frame_then_switch_to_the_timeline() {
     let mut h = harness(opened());
     h.run();
-    h.get_by_label_contains("66 frames, 66 shown");
+    h.get_by_label("66 frames, 66 shown");
+    h.get_by_label("Loaded 66 frames");
     // Frame 5: the delayed 2.05 "done" of GET /async?1 (README listing).
     h.get_by_label_contains("CON 2.04 Changed MID=63851").click();
     h.run();
@@ -138,11 +143,14 @@ fn typing_a_filter_narrows_the_list() {
 fn a_kudos_frame_then_its_ladder() {
     let mut h = harness(open("samples/kudos/kudos-fs-request.pcapng"));
     h.run();
-    h.get_by_label_contains("16 frames, 16 shown");
+    h.get_by_label("16 frames, 16 shown");
+    h.get_by_label("Loaded 16 frames");
     // Frame 7: the divergent KUDOS request (`kudoscope -V`).
     h.get_by_label_contains("CON POST MID=21819").click();
     h.run();
-    assert_eq!(h.state().rt.capture.as_ref().unwrap().selected, Some(7));
+    let c = h.state().rt.capture.as_ref().unwrap();
+    assert_eq!(c.selected, Some(7));
+    assert_eq!(c.row(7).unwrap().kind, RowKind::Kudos);
     // The KUDOS x byte is preselected: its OSCORE layer and its own fields are open.
     h.get_by_label("KUDOS x: 0x07");
     h.get_by_label("z: 0 (divergent)");
@@ -181,6 +189,60 @@ fn a_kudos_frame_then_its_ladder() {
     h.run();
     h.get_by_label("KUDOS x: 0x47");
     h.get_by_label("z: 1 (convergent)");
+    h.get_by_label("KUDOS nonce: ed3fde832b7ad597");
+    h.get_by_label("[Generation: g1]");
+    h.get_by_label("[Context: thermostat/g1 (g1), protected by the server]");
+    h.get_by_label("[Contexts tried: CTX_NEW from thermostat (Draft): verified]");
+    h.get_by_label("[CTX_NEW g1 derived from g0]");
+    h.get_by_label("[client has key confirmation]");
+}
+
+#[test]
+fn an_id_update_frame_then_its_ladder() {
+    let mut h = harness(open("samples/idupdate/idupdate-success.pcapng"));
+    h.run();
+    h.get_by_label("20 frames, 20 shown");
+    h.get_by_label("Loaded 20 frames");
+    // Frame 8 (`kudoscope -V`): the server's response offers Recipient-ID 78 and acknowledges 42.
+    h.get_by_label_contains("ACK 2.04 Changed MID=39310").click();
+    h.run();
+    let c = h.state().rt.capture.as_ref().unwrap();
+    assert_eq!(c.selected, Some(8));
+    assert_eq!(c.row(8).unwrap().kind, RowKind::IdUpdate);
+    h.get_by_label("Decrypted OSCORE (13 bytes of plaintext)");
+    h.get_by_label("Code: 2.05 Content (69)");
+    h.get_by_label("Opt #2: Recipient-ID: 78");
+    h.get_by_label("Opt #3: Recipient-ID-Ack: 42");
+    h.get_by_label("[server offers Recipient-ID 78]");
+
+    h.get_by_label("Timeline").click();
+    h.run();
+    h.get_by_label("sensor (client <-> server)");
+    h.get_by_label("0 KUDOS executions, 1 ID update");
+    h.get_by_label("g0 sensor frames 1–14 (14 messages)");
+    h.get_by_label("g0-id1 sensor/g0-id1 frames 15–20 (6 messages)");
+    // `kudoscope timeline`: ID UPDATE #1, frames 7-15, 17.004586 s.
+    h.get_by_label("ID update #1: started by client in a request, completed, frames 7–15, 17.004586 s");
+    h.get_by_label("client confirmed after 10.003392 s; server confirmed after 15.003392 s");
+    h.get_by_label("#7 Recipient-ID 42 [g0]");
+    h.get_by_label("#8 Recipient-ID 78 + Ack 42 [g0]");
+    h.get_by_label("ID update #1 started by client: offers Recipient-ID 42");
+    h.get_by_label("client offers 42");
+    h.get_by_label("server offers 78");
+    h.get_by_label("CTX_B g0-id1 derived from g0 (new IDs)");
+    // Acks at 8, 10, 12 (server) and 9, 11, 13 (client).
+    assert_eq!(h.get_all_by_label("server acknowledges 42").count(), 3);
+    assert_eq!(h.get_all_by_label("client acknowledges 78").count(), 3);
+    h.get_by_label("client completes the ID update (3 Acks verified, 2 sent)");
+    h.get_by_label("server completes the ID update (3 Acks verified, 3 sent)");
+    h.get_by_label("ID update #1 completed: CTX_B valid");
+    h.get_by_label("new IDs in use from frame 15 (client sends with g0-id1)");
+    snap(&mut h, "gui_idupdate_timeline");
+
+    // Clicking the client's last Ack selects frame 13.
+    h.get_by_label("#13 Ack 78 [g0]").click();
+    h.run();
+    assert_eq!(h.state().rt.capture.as_ref().unwrap().selected, Some(13));
 }
 
 #[test]

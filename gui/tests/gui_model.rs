@@ -10,6 +10,7 @@ use kudoscope_gui::app::{App, Command, View};
 use kudoscope_gui::loader::{self, Job, LoadSpec, Msg};
 use kudoscope_gui::model::{CaptureModel, Column, MsgRole, RowKind, find_field, highlight, node_at};
 use kudoscope_gui::settings::Settings;
+use kudoscope_gui::timeline::Tick;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -249,9 +250,11 @@ fn timeline_one_lane_per_context_lineage_with_every_message() {
     // Every frame is a tick: the 36 OSCORE messages and the 30 empty ACKs between the same
     // endpoints; directions from the README (frames 1-6: request, ACK, request, ACK, 2.05, ACK).
     assert_eq!(lv.ticks.len(), 66);
-    let first: Vec<(u64, bool)> = lv.ticks.iter().take(6).map(|t| (t.frame, t.from_a)).collect();
+    let rows = &model(&app).rows;
+    let ticks: Vec<Tick> = lv.ticks.iter().filter_map(|i| Tick::of(rows, *i)).collect();
+    let first: Vec<(u64, bool)> = ticks.iter().take(6).map(|t| (t.frame, t.from_a)).collect();
     assert_eq!(first, vec![(1, true), (2, false), (3, true), (4, false), (5, false), (6, true)]);
-    assert_eq!(lv.ticks.iter().find(|t| t.frame == 4).unwrap().kind, RowKind::Plain);
+    assert_eq!(ticks.iter().find(|t| t.frame == 4).unwrap().kind, RowKind::Plain);
     // From the first frame to the last (the ACK of frame 66, after the last OSCORE message).
     let last = model(&app).row(66).unwrap().rel_nanos as f64 / 1e9;
     assert_eq!((tl.start, tl.end), (0.0, last));
@@ -392,7 +395,11 @@ fn id_update_option_numbers_come_from_the_settings() {
     let c = model(&app);
     assert_eq!(c.row(1).unwrap().kind, RowKind::IdUpdate);
     assert_eq!(c.row(5).unwrap().kind, RowKind::Decrypted);
-    let tick = app.rt.timeline.as_ref().unwrap().lanes[0].ticks.iter().find(|t| t.frame == 1).copied();
+    let tick = app.rt.timeline.as_ref().unwrap().lanes[0]
+        .ticks
+        .iter()
+        .filter_map(|i| Tick::of(&c.rows, *i))
+        .find(|t| t.frame == 1);
     assert_eq!(tick.map(|t| t.kind), Some(RowKind::IdUpdate), "the timeline ticks share the colour");
 }
 
