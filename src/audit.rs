@@ -129,22 +129,8 @@ fn write_item(out: &mut impl Write, i: &ItemResult) -> io::Result<()> {
 
 fn write_observer(out: &mut impl Write, r: &AuditReport) -> io::Result<()> {
     let o = &r.observer_view;
-    writeln!(
-        out,
-        "Observer's view (no keys): {} flow(s) in {} presumed device(s); {} true association(s)",
-        o.flows, o.clusters, o.associations
-    )?;
-    writeln!(
-        out,
-        "  links {} of {} boundaries ({} of {} ID changes); {} merged cluster(s), {} split association(s), {} flow(s) without keys",
-        o.boundaries_linked,
-        o.boundaries,
-        o.id_changes_linked,
-        o.id_changes,
-        o.merged_clusters,
-        o.split_associations,
-        o.unattributed_flows
-    )?;
+    writeln!(out, "Observer's view (no keys): {}", o.clustering_text())?;
+    writeln!(out, "  {}", o.links_text())?;
     for c in &o.cluster_list {
         let assocs =
             if c.associations.is_empty() { "unknown".to_string() } else { c.associations.join(", ") };

@@ -7,7 +7,7 @@ use analyzer_core::keys::PeerSlot;
 use analyzer_core::oscore::params::Secret;
 use analyzer_core::oscore::store::ContextStore;
 use analyzer_core::time::{Nanos, Timestamp};
-use analyzer_core::timeline::{Lane, MarkerKind, Procedure, ProcedureKind};
+use analyzer_core::timeline::{Lane, MarkerKind, Procedure};
 use serde::Serialize;
 use std::io::{self, BufWriter, Write};
 
@@ -66,10 +66,6 @@ fn endpoints(set: &std::collections::BTreeSet<analyzer_core::net::Endpoint>) -> 
     set.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-fn slot_index(s: PeerSlot) -> usize {
-    usize::from(s == PeerSlot::B)
-}
-
 fn write_lane(out: &mut impl Write, lane: &Lane, first: Timestamp) -> io::Result<()> {
     let [a, b] = lane.peer_names;
     writeln!(
@@ -109,39 +105,10 @@ fn write_lane(out: &mut impl Write, lane: &Lane, first: Timestamp) -> io::Result
 }
 
 fn write_procedure(out: &mut impl Write, lane: &Lane, p: &Procedure, first: Timestamp) -> io::Result<()> {
-    let initiator = lane.peer_names[slot_index(p.initiator)];
-    let how = if p.request_initiated { "request" } else { "response" };
-    let mut head = match p.kind {
-        ProcedureKind::Kudos => format!(
-            "  KUDOS #{}: {how}-initiated by {initiator}, {} mode{}{}, {}",
-            p.number,
-            if p.no_fs { "no-FS" } else { "FS" },
-            if p.preserve_observations { ", observations preserved" } else { "" },
-            if p.both_initiated { ", both peers initiated" } else { "" },
-            p.outcome.as_str()
-        ),
-        ProcedureKind::IdUpdate => {
-            format!("  ID UPDATE #{}: started by {initiator} in a {how}, {}", p.number, p.outcome.as_str())
-        }
-    };
-    if let Some(d) = p.outcome.detail()
-        && !d.is_empty()
-    {
-        head.push_str(&format!(" ({d})"));
-    }
-    head.push_str(&format!(", frames {}-{}, {} s", p.start_frame, p.end_frame, p.duration()));
-    writeln!(out, "{head}")?;
-    let mut timing = Vec::new();
-    if let Some(rt) = p.round_trip {
-        timing.push(format!("round trip {rt} s"));
-    }
-    for (i, c) in p.confirmation.iter().enumerate() {
-        if let Some(c) = c {
-            timing.push(format!("{} confirmed after {c} s", lane.peer_names[i]));
-        }
-    }
+    writeln!(out, "  {}", p.title(lane))?;
+    let timing = p.timing(lane);
     if !timing.is_empty() {
-        writeln!(out, "    {}", timing.join("; "))?;
+        writeln!(out, "    {timing}")?;
     }
     let [a, b] = lane.peer_names;
     writeln!(out, "    {:>7} {:>11}   {a:<38}{b}", "frame", "time")?;
@@ -338,7 +305,7 @@ fn lane_json(lane: &Lane, store: &ContextStore, first: Timestamp, show_secrets: 
                     .iter()
                     .filter_map(|m| match &m.kind {
                         MarkerKind::Offer { peer, id } => Some(OfferJson {
-                            peer: lane.peer_names[slot_index(*peer)],
+                            peer: lane.peer_name(*peer),
                             recipient_id: hex::encode(id),
                             frame: m.frame,
                         }),
@@ -348,7 +315,7 @@ fn lane_json(lane: &Lane, store: &ContextStore, first: Timestamp, show_secrets: 
                 number: p.number,
                 outcome: p.outcome.as_str(),
                 outcome_detail: p.outcome.detail().filter(|d| !d.is_empty()).map(str::to_string),
-                initiator: lane.peer_names[slot_index(p.initiator)],
+                initiator: lane.peer_name(p.initiator),
                 initiated_by: if p.request_initiated { "request" } else { "response" },
                 mode: if p.no_fs { "no-fs" } else { "fs" },
                 preserve_observations: p.preserve_observations,
@@ -370,7 +337,7 @@ fn lane_json(lane: &Lane, store: &ContextStore, first: Timestamp, show_secrets: 
                     .map(|m| MessageJson {
                         frame: m.frame,
                         time: secs(rel(m.ts, first)),
-                        from: lane.peer_names[slot_index(m.from)],
+                        from: lane.peer_name(m.from),
                         mtype: if m.is_request { "request" } else { "response" },
                         label: m.label.clone(),
                         context: m.context_label.clone(),

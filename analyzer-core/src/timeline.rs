@@ -241,6 +241,46 @@ impl Procedure {
     pub fn duration(&self) -> Nanos {
         Nanos(self.end_ts.nanos_since(self.start_ts))
     }
+
+    /// The heading of its ladder, for every front end: "KUDOS #1: request-initiated by client,
+    /// FS mode, completed, frames 7-9, 0.402427 s".
+    pub fn title(&self, lane: &Lane) -> String {
+        let who = lane.peer_name(self.initiator);
+        let how = if self.request_initiated { "request" } else { "response" };
+        let mut s = match self.kind {
+            ProcedureKind::Kudos => format!(
+                "KUDOS #{}: {how}-initiated by {who}, {} mode{}{}, {}",
+                self.number,
+                if self.no_fs { "no-FS" } else { "FS" },
+                if self.preserve_observations { ", observations preserved" } else { "" },
+                if self.both_initiated { ", both peers initiated" } else { "" },
+                self.outcome.as_str()
+            ),
+            ProcedureKind::IdUpdate => {
+                format!("ID update #{}: started by {who} in a {how}, {}", self.number, self.outcome.as_str())
+            }
+        };
+        if let Some(d) = self.outcome.detail().filter(|d| !d.is_empty()) {
+            s.push_str(&format!(" ({d})"));
+        }
+        s.push_str(&format!(", frames {}-{}, {} s", self.start_frame, self.end_frame, self.duration()));
+        s
+    }
+
+    /// Round trip and key-confirmation times, when known: "round trip 0.002427 s; client
+    /// confirmed after 0.002427 s" (empty when none is).
+    pub fn timing(&self, lane: &Lane) -> String {
+        let mut parts = Vec::new();
+        if let Some(rt) = self.round_trip {
+            parts.push(format!("round trip {rt} s"));
+        }
+        for (slot, c) in [PeerSlot::A, PeerSlot::B].into_iter().zip(self.confirmation) {
+            if let Some(c) = c {
+                parts.push(format!("{} confirmed after {c} s", lane.peer_name(slot)));
+            }
+        }
+        parts.join("; ")
+    }
 }
 
 /// An event a frame caused, for per-frame display (tree, plugin).
@@ -256,6 +296,12 @@ pub struct FrameEvent {
 impl Lane {
     pub fn new(root: CtxId, name: String, peer_names: [&'static str; 2]) -> Lane {
         Lane { root, name, peer_names, ..Lane::default() }
+    }
+
+    /// The name of a peer of the lane ("client", "server"; "A", "B" without a role).
+    pub fn peer_name(&self, slot: PeerSlot) -> &'static str {
+        let [a, b] = self.peer_names;
+        if slot == PeerSlot::A { a } else { b }
     }
 
     /// Records that `ctx` protected a message at `frame` sent by `slot` from `src`.

@@ -304,49 +304,6 @@ fn slot_index(s: PeerSlot) -> usize {
     usize::from(s == PeerSlot::B)
 }
 
-fn peer_name(lane: &Lane, s: PeerSlot) -> &'static str {
-    lane.peer_names.get(slot_index(s)).copied().unwrap_or("?")
-}
-
-/// "KUDOS #1: request-initiated by client, FS mode, completed, frames 7–9, 0.402427 s" (the
-/// CLI's heading of a ladder).
-pub fn procedure_title(lane: &Lane, p: &Procedure) -> String {
-    let who = peer_name(lane, p.initiator);
-    let how = if p.request_initiated { "request" } else { "response" };
-    let mut s = match p.kind {
-        ProcedureKind::Kudos => format!(
-            "KUDOS #{}: {how}-initiated by {who}, {} mode{}{}, {}",
-            p.number,
-            if p.no_fs { "no-FS" } else { "FS" },
-            if p.preserve_observations { ", observations preserved" } else { "" },
-            if p.both_initiated { ", both peers initiated" } else { "" },
-            p.outcome.as_str()
-        ),
-        ProcedureKind::IdUpdate => {
-            format!("ID update #{}: started by {who} in a {how}, {}", p.number, p.outcome.as_str())
-        }
-    };
-    if let Some(d) = p.outcome.detail().filter(|d| !d.is_empty()) {
-        s.push_str(&format!(" ({d})"));
-    }
-    s.push_str(&format!(", frames {}–{}, {} s", p.start_frame, p.end_frame, p.duration()));
-    s
-}
-
-/// Round trip and key-confirmation times, if known.
-pub fn procedure_timing(lane: &Lane, p: &Procedure) -> String {
-    let mut parts = Vec::new();
-    if let Some(rt) = p.round_trip {
-        parts.push(format!("round trip {rt} s"));
-    }
-    for (i, c) in p.confirmation.iter().enumerate() {
-        if let Some(c) = c {
-            parts.push(format!("{} confirmed after {c} s", lane.peer_names.get(i).copied().unwrap_or("?")));
-        }
-    }
-    parts.join("; ")
-}
-
 /// The text of a procedure message: its label, then the KUDOS x byte and nonce.
 pub fn message_text(m: &analyzer_core::timeline::ProcMessage) -> String {
     let mut s = m.label.clone();
@@ -707,6 +664,31 @@ struct ArrowSpec<'a> {
     selected: bool,
 }
 
+/// The two column heads of a ladder: peer name, then its endpoints and IDs.
+fn peer_heads(ui: &mut egui::Ui, lane: &Lane, cols: Cols, width: f32) {
+    use egui::{Align2, FontId, Sense, pos2, vec2};
+    let (head, _) = ui.allocate_exact_size(vec2(width, 32.0), Sense::hover());
+    let painter = ui.painter_at(head);
+    for i in 0..2 {
+        let (name, rest) = peer_head(lane, i);
+        let x = head.left() + cols.of(i == 0);
+        painter.text(
+            pos2(x, head.top() + 8.0),
+            Align2::CENTER_CENTER,
+            name,
+            FontId::proportional(13.0),
+            ui.visuals().strong_text_color(),
+        );
+        painter.text(
+            pos2(x, head.top() + 23.0),
+            Align2::CENTER_CENTER,
+            rest,
+            FontId::proportional(10.5),
+            ui.visuals().weak_text_color(),
+        );
+    }
+}
+
 fn lifelines(ui: &egui::Ui, p: &egui::Painter, rect: egui::Rect, cols: Cols) {
     let c = ui.visuals().weak_text_color();
     for x in [cols.xa, cols.xb] {
@@ -808,7 +790,7 @@ fn procedure_ladder(
     selected: Option<u64>,
     width: f32,
 ) -> Option<u64> {
-    use egui::{Align2, FontId, RichText, Sense, pos2, vec2};
+    use egui::RichText;
     let dark = ui.visuals().dark_mode;
     let cols = Cols::new(width);
     let mut clicked = None;
@@ -819,35 +801,16 @@ fn procedure_ladder(
                 .color(egui::Color32::WHITE)
                 .background_color(oc),
         );
-        ui.label(RichText::new(procedure_title(lane, p)).strong().color(proc_color(p.kind)));
+        ui.label(RichText::new(p.title(lane)).strong().color(proc_color(p.kind)));
     });
-    let timing = procedure_timing(lane, p);
+    let timing = p.timing(lane);
     if !timing.is_empty() {
         ui.label(RichText::new(timing).small());
     }
     let old = ui.spacing().item_spacing.y;
     ui.spacing_mut().item_spacing.y = 0.0;
     // Column heads.
-    let (head, _) = ui.allocate_exact_size(vec2(width, 32.0), Sense::hover());
-    let painter = ui.painter_at(head);
-    for i in 0..2 {
-        let (name, rest) = peer_head(lane, i);
-        let x = head.left() + cols.of(i == 0);
-        painter.text(
-            pos2(x, head.top() + 8.0),
-            Align2::CENTER_CENTER,
-            name,
-            FontId::proportional(13.0),
-            ui.visuals().strong_text_color(),
-        );
-        painter.text(
-            pos2(x, head.top() + 23.0),
-            Align2::CENTER_CENTER,
-            rest,
-            FontId::proportional(10.5),
-            ui.visuals().weak_text_color(),
-        );
-    }
+    peer_heads(ui, lane, cols, width);
     // Arrows and markers in frame order, markers after the arrow of their frame.
     let mut frames: Vec<u64> =
         p.messages.iter().map(|m| m.frame).chain(p.markers.iter().map(|m| m.frame)).collect();
@@ -893,7 +856,6 @@ fn message_ladder(
     label: &dyn Fn(u64) -> String,
     width: f32,
 ) -> Option<u64> {
-    use egui::{Align2, FontId, Sense, pos2, vec2};
     let msgs = visible_ticks(rows, &lv.ticks, view.t0, view.t1);
     if msgs.len() > MAX_ARROWS {
         ui.label(format!(
@@ -904,26 +866,7 @@ fn message_ladder(
     let cols = Cols::new(width);
     let old = ui.spacing().item_spacing.y;
     ui.spacing_mut().item_spacing.y = 0.0;
-    let (head, _) = ui.allocate_exact_size(vec2(width, 32.0), Sense::hover());
-    let painter = ui.painter_at(head);
-    for i in 0..2 {
-        let (name, rest) = peer_head(&lv.lane, i);
-        let x = head.left() + cols.of(i == 0);
-        painter.text(
-            pos2(x, head.top() + 8.0),
-            Align2::CENTER_CENTER,
-            name,
-            FontId::proportional(13.0),
-            ui.visuals().strong_text_color(),
-        );
-        painter.text(
-            pos2(x, head.top() + 23.0),
-            Align2::CENTER_CENTER,
-            rest,
-            FontId::proportional(10.5),
-            ui.visuals().weak_text_color(),
-        );
-    }
+    peer_heads(ui, &lv.lane, cols, width);
     let mut clicked = None;
     for m in msgs.iter().take(MAX_ARROWS).filter_map(|i| Tick::of(rows, *i)) {
         let text = label(m.frame);

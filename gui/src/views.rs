@@ -741,19 +741,7 @@ fn observer_summary(o: &analyzer_core::audit::ObserverSummary, ui: &mut egui::Ui
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.strong("Observer's view (no keys)");
-        ui.label(format!(
-            "{} flow(s) in {} presumed device(s); {} true association(s). Links {} of {} boundaries ({} of {} ID changes); {} merged cluster(s), {} split association(s), {} flow(s) without keys.",
-            o.flows,
-            o.clusters,
-            o.associations,
-            o.boundaries_linked,
-            o.boundaries,
-            o.id_changes_linked,
-            o.id_changes,
-            o.merged_clusters,
-            o.split_associations,
-            o.unattributed_flows
-        ));
+        ui.label(format!("{}; {}.", o.clustering_text(), o.links_text()));
         egui::CollapsingHeader::new(format!("Presumed devices ({})", o.cluster_list.len()))
             .id_salt("clusters")
             .show(ui, |ui| {
@@ -762,7 +750,11 @@ fn observer_summary(o: &analyzer_core::audit::ObserverSummary, ui: &mut egui::Ui
                         RichText::new(format!(
                             "device {} (associations: {})",
                             cl.cluster + 1,
-                            if cl.associations.is_empty() { "unknown".into() } else { cl.associations.join(", ") }
+                            if cl.associations.is_empty() {
+                                "unknown".into()
+                            } else {
+                                cl.associations.join(", ")
+                            }
                         ))
                         .strong(),
                     );

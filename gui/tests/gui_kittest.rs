@@ -165,7 +165,7 @@ fn a_kudos_frame_then_its_ladder() {
     h.get_by_label("Timeline").click();
     h.run();
     h.get_by_label("thermostat (client <-> server)");
-    h.get_by_label("KUDOS #1: request-initiated by client, FS mode, completed, frames 7–9, 0.402427 s");
+    h.get_by_label("KUDOS #1: request-initiated by client, FS mode, completed, frames 7-9, 0.402427 s");
     h.get_by_label(
         "round trip 0.002427 s; client confirmed after 0.002427 s; server confirmed after 0.402427 s",
     );
@@ -221,8 +221,8 @@ fn an_id_update_frame_then_its_ladder() {
     h.get_by_label("0 KUDOS executions, 1 ID update");
     h.get_by_label("g0 sensor frames 1–14 (14 messages)");
     h.get_by_label("g0-id1 sensor/g0-id1 frames 15–20 (6 messages)");
-    // `kudoscope timeline`: ID UPDATE #1, frames 7-15, 17.004586 s.
-    h.get_by_label("ID update #1: started by client in a request, completed, frames 7–15, 17.004586 s");
+    // `kudoscope timeline`: the same heading (one function in the core).
+    h.get_by_label("ID update #1: started by client in a request, completed, frames 7-15, 17.004586 s");
     h.get_by_label("client confirmed after 10.003392 s; server confirmed after 15.003392 s");
     h.get_by_label("#7 Recipient-ID 42 [g0]");
     h.get_by_label("#8 Recipient-ID 78 + Ack 42 [g0]");

@@ -299,8 +299,8 @@ fn timeline_of_a_kudos_execution_comes_from_the_core() {
     assert!(p.markers.iter().any(|m| m.frame == 8 && m.text == "client has key confirmation"));
     assert!(p.markers.iter().any(|m| m.frame == 9 && m.text == "server has key confirmation"));
     assert_eq!(
-        kudoscope_gui::timeline::procedure_title(lane, p),
-        "KUDOS #1: request-initiated by client, FS mode, completed, frames 7–9, 0.402427 s"
+        p.title(lane),
+        "KUDOS #1: request-initiated by client, FS mode, completed, frames 7-9, 0.402427 s"
     );
     // Times are seconds since the first frame (frame 7 at 34.003183 s).
     assert!((tl.secs(p.start_ts) - 34.003183).abs() < 1e-9);

@@ -142,6 +142,30 @@ pub struct ObserverSummary {
     pub cluster_list: Vec<ClusterView>,
 }
 
+impl ObserverSummary {
+    /// "3 flow(s) in 1 presumed device(s); 1 true association(s)".
+    pub fn clustering_text(&self) -> String {
+        format!(
+            "{} flow(s) in {} presumed device(s); {} true association(s)",
+            self.flows, self.clusters, self.associations
+        )
+    }
+
+    /// "links 3 of 3 boundaries (2 of 2 ID changes); 0 merged cluster(s), ...".
+    pub fn links_text(&self) -> String {
+        format!(
+            "links {} of {} boundaries ({} of {} ID changes); {} merged cluster(s), {} split association(s), {} flow(s) without keys",
+            self.boundaries_linked,
+            self.boundaries,
+            self.id_changes_linked,
+            self.id_changes,
+            self.merged_clusters,
+            self.split_associations,
+            self.unattributed_flows
+        )
+    }
+}
+
 /// A finding of the capture in the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportFinding {
