@@ -7,7 +7,7 @@ use analyzer_core::keys::PeerSlot;
 use analyzer_core::oscore::params::Secret;
 use analyzer_core::oscore::store::ContextStore;
 use analyzer_core::time::{Nanos, Timestamp};
-use analyzer_core::timeline::{Lane, MarkerKind, Procedure};
+use analyzer_core::timeline::{LadderRow, Lane, MarkerKind, Procedure};
 use serde::Serialize;
 use std::io::{self, BufWriter, Write};
 
@@ -112,34 +112,32 @@ fn write_procedure(out: &mut impl Write, lane: &Lane, p: &Procedure, first: Time
     }
     let [a, b] = lane.peer_names;
     writeln!(out, "    {:>7} {:>11}   {a:<38}{b}", "frame", "time")?;
-    // Arrows and markers in frame order (markers after the arrow of their frame).
-    let mut frames: Vec<u64> =
-        p.messages.iter().map(|m| m.frame).chain(p.markers.iter().map(|m| m.frame)).collect();
-    frames.sort_unstable();
-    frames.dedup();
-    for f in frames {
-        for m in p.messages.iter().filter(|m| m.frame == f) {
-            let mut label = m.label.clone();
-            if let (Some(x), Some(n)) = (m.x, &m.nonce) {
-                label.push_str(&format!(" x={x:02x} N={}", short(n)));
+    for row in p.ladder() {
+        match row {
+            LadderRow::Message(m) => {
+                let mut label = m.label.clone();
+                if let (Some(x), Some(n)) = (m.x, &m.nonce) {
+                    label.push_str(&format!(" x={x:02x} N={}", short(n)));
+                }
+                let body = &label;
+                let pad = 40usize.saturating_sub(body.len() + 4);
+                let arrow = if m.from == PeerSlot::A {
+                    format!("|--{body}{}->|", "-".repeat(pad))
+                } else {
+                    format!("|<-{body}{}--|", "-".repeat(pad))
+                };
+                writeln!(
+                    out,
+                    "    {:>7} {:>11}   {arrow}  [{}]",
+                    m.frame,
+                    rel(m.ts, first).to_string(),
+                    m.context_label
+                )?;
             }
-            let body = &label;
-            let pad = 40usize.saturating_sub(body.len() + 4);
-            let arrow = if m.from == PeerSlot::A {
-                format!("|--{body}{}->|", "-".repeat(pad))
-            } else {
-                format!("|<-{body}{}--|", "-".repeat(pad))
-            };
-            writeln!(
-                out,
-                "    {:>7} {:>11}   {arrow}  [{}]",
-                m.frame,
-                rel(m.ts, first).to_string(),
-                m.context_label
-            )?;
-        }
-        for mk in p.markers.iter().filter(|m| m.frame == f && !matches!(m.kind, MarkerKind::Started)) {
-            writeln!(out, "    {:>7} {:>11}     * {}", "", "", mk.text)?;
+            LadderRow::Marker(mk) if !matches!(mk.kind, MarkerKind::Started) => {
+                writeln!(out, "    {:>7} {:>11}     * {}", "", "", mk.text)?;
+            }
+            LadderRow::Marker(_) => {}
         }
     }
     Ok(())

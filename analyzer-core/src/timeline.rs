@@ -267,6 +267,20 @@ impl Procedure {
         s
     }
 
+    /// The rows of its ladder in frame order, each frame's arrows before its markers.
+    pub fn ladder(&self) -> Vec<LadderRow<'_>> {
+        let mut frames: Vec<u64> =
+            self.messages.iter().map(|m| m.frame).chain(self.markers.iter().map(|m| m.frame)).collect();
+        frames.sort_unstable();
+        frames.dedup();
+        let mut rows = Vec::with_capacity(self.messages.len() + self.markers.len());
+        for f in frames {
+            rows.extend(self.messages.iter().filter(|m| m.frame == f).map(LadderRow::Message));
+            rows.extend(self.markers.iter().filter(|m| m.frame == f).map(LadderRow::Marker));
+        }
+        rows
+    }
+
     /// Round trip and key-confirmation times, when known: "round trip 0.002427 s; client
     /// confirmed after 0.002427 s" (empty when none is).
     pub fn timing(&self, lane: &Lane) -> String {
@@ -281,6 +295,13 @@ impl Procedure {
         }
         parts.join("; ")
     }
+}
+
+/// One row of a procedure's ladder.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LadderRow<'a> {
+    Message(&'a ProcMessage),
+    Marker(&'a Marker),
 }
 
 /// An event a frame caused, for per-frame display (tree, plugin).

@@ -12,7 +12,7 @@ use crate::model::{Row, RowKind};
 use analyzer_core::keys::PeerSlot;
 use analyzer_core::oscore::store::CtxId;
 use analyzer_core::time::Timestamp;
-use analyzer_core::timeline::{Lane, MarkerKind, Outcome, Procedure, ProcedureKind};
+use analyzer_core::timeline::{LadderRow, Lane, MarkerKind, Outcome, Procedure, ProcedureKind};
 use std::collections::BTreeMap;
 
 /// One message of a lane in the overview strip, as its row says it.
@@ -811,35 +811,30 @@ fn procedure_ladder(
     ui.spacing_mut().item_spacing.y = 0.0;
     // Column heads.
     peer_heads(ui, lane, cols, width);
-    // Arrows and markers in frame order, markers after the arrow of their frame.
-    let mut frames: Vec<u64> =
-        p.messages.iter().map(|m| m.frame).chain(p.markers.iter().map(|m| m.frame)).collect();
-    frames.sort_unstable();
-    frames.dedup();
-    for f in frames {
-        for m in p.messages.iter().filter(|m| m.frame == f) {
-            let text = message_text(m);
-            let color = match (m.x.is_some(), p.kind) {
-                (true, _) => kind_stroke(RowKind::Kudos),
-                (false, ProcedureKind::IdUpdate) => kind_stroke(RowKind::IdUpdate),
-                (false, ProcedureKind::Kudos) => kind_stroke(RowKind::Decrypted),
-            };
-            let spec = ArrowSpec {
-                frame: m.frame,
-                t: tl.secs(m.ts),
-                from_a: m.from == PeerSlot::A,
-                text: &text,
-                context: Some((&m.context_label, label_color(lane, &m.context_label, dark))),
-                color,
-                thick: m.x.is_some(),
-                selected: selected == Some(m.frame),
-            };
-            if arrow_row(ui, cols, width, &spec).clicked() {
-                clicked = Some(m.frame);
+    for row in p.ladder() {
+        match row {
+            LadderRow::Message(m) => {
+                let text = message_text(m);
+                let color = match (m.x.is_some(), p.kind) {
+                    (true, _) => kind_stroke(RowKind::Kudos),
+                    (false, ProcedureKind::IdUpdate) => kind_stroke(RowKind::IdUpdate),
+                    (false, ProcedureKind::Kudos) => kind_stroke(RowKind::Decrypted),
+                };
+                let spec = ArrowSpec {
+                    frame: m.frame,
+                    t: tl.secs(m.ts),
+                    from_a: m.from == PeerSlot::A,
+                    text: &text,
+                    context: Some((&m.context_label, label_color(lane, &m.context_label, dark))),
+                    color,
+                    thick: m.x.is_some(),
+                    selected: selected == Some(m.frame),
+                };
+                if arrow_row(ui, cols, width, &spec).clicked() {
+                    clicked = Some(m.frame);
+                }
             }
-        }
-        for mk in p.markers.iter().filter(|m| m.frame == f) {
-            marker_row(ui, cols, width, &mk.kind, &mk.text);
+            LadderRow::Marker(mk) => marker_row(ui, cols, width, &mk.kind, &mk.text),
         }
     }
     ui.spacing_mut().item_spacing.y = old;
