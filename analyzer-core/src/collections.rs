@@ -119,7 +119,8 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     }
 
     /// Takes an entry out to update it: give it back with [`Bounded::put_back`] (same
-    /// deadline, nothing queued) or [`Bounded::insert`] (a new one).
+    /// deadline, nothing queued) or [`Bounded::insert`] (a new one), with no other insert into
+    /// this table in between (an insert may rebuild the deadlines from the entries present).
     pub(crate) fn take(&mut self, k: &K) -> Option<Taken<V>> {
         self.map.remove(k).map(|s| Taken { due: s.due, value: s.value })
     }

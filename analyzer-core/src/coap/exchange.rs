@@ -1077,12 +1077,10 @@ impl ExchangeTracker {
 
     fn enforce_caps(&mut self) {
         let cap = self.config.max_live.max(1);
-        while self.mids.len() > cap {
-            self.mids.pop_first();
+        while self.mids.len() > cap && self.mids.pop_first().is_some() {
             self.summary.evicted += 1;
         }
-        while self.multicast.len() > cap {
-            self.multicast.pop_first();
+        while self.multicast.len() > cap && self.multicast.pop_first().is_some() {
             self.summary.evicted += 1;
         }
         while self.requests.len() > cap {
