@@ -284,12 +284,23 @@ pub(crate) fn v6_header(buf: &[u8], off: usize, bound: Bound, e: &mut Emit<'_>) 
     let vtf = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
     let src: [u8; 16] = arr::<16>(buf, off + 8).copied()?;
     let dst: [u8; 16] = arr::<16>(buf, off + 24).copied()?;
+    let payload_len = u16::from_be_bytes([h[4], h[5]]);
+    if payload_len == 0 && h[6] != IPV6_NO_NEXT {
+        e.malformed(
+            IP,
+            off + 4..off + 6,
+            format!(
+                "IPv6 payload length 0 with next header {}: only a jumbogram says 0, and it needs a Hop-by-Hop Jumbo Payload option (RFC 2675 §3), which kudoscope does not decode; read as an empty packet",
+                h[6]
+            ),
+        );
+    }
     Some(V6Header {
         src: Ipv6Addr::from(src),
         dst: Ipv6Addr::from(dst),
         traffic_class: (vtf >> 20) as u8,
         flow_label: vtf & 0x000f_ffff,
-        payload_len: u16::from_be_bytes([h[4], h[5]]),
+        payload_len,
         next_header: h[6],
         hop_limit: h[7],
     })
@@ -847,6 +858,22 @@ mod tests {
         p.extend_from_slice(&"2001:db8::2".parse::<Ipv6Addr>().unwrap().octets());
         p.extend_from_slice(payload);
         p
+    }
+
+    #[test]
+    fn ipv6_payload_length_zero_is_malformed_unless_nothing_follows() {
+        let u = udp_bytes(a4("2001:db8::1"), a4("2001:db8::2"), b"coap");
+        let mut p = v6(17, &u);
+        p[4..6].copy_from_slice(&[0, 0]);
+        let r = NetDecoder::new(cfg()).decode(LinkType::IPV6, &p, 1, Timestamp::ZERO);
+        assert!(r.datagram.is_none());
+        let f = r.findings.iter().find(|f| f.kind == FindingKind::IpMalformed).expect("finding");
+        assert!(f.message.contains("payload length 0 with next header 17"), "{}", f.message);
+        assert_eq!(f.span, Some(Span::frame(4..6)));
+        // No Next Header (59) with nothing after the header is a complete, empty packet.
+        let empty = v6(59, &[]);
+        let r = NetDecoder::new(cfg()).decode(LinkType::IPV6, &empty, 1, Timestamp::ZERO);
+        assert!(r.findings.iter().all(|f| f.kind != FindingKind::IpMalformed), "{:?}", r.findings);
     }
 
     #[test]
