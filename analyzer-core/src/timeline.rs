@@ -233,6 +233,12 @@ impl Procedure {
         }
     }
 
+    /// Adds an arrow to the ladder (the procedure lasts at least until it).
+    pub fn add_message(&mut self, m: ProcMessage) {
+        self.touch(m.frame, m.ts);
+        self.messages.push(m);
+    }
+
     pub fn mark(&mut self, frame: u64, ts: Timestamp, kind: MarkerKind, text: impl Into<String>) {
         self.touch(frame, ts);
         self.markers.push(Marker { frame, ts, kind, text: text.into() });

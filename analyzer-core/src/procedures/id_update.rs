@@ -22,9 +22,7 @@ use crate::finding::{Finding, FindingKind, Layer, Severity};
 use crate::keys::PeerSlot;
 use crate::oscore::store::{CtxId, CtxKind};
 use crate::time::{Nanos, Timestamp};
-use crate::timeline::{
-    DerivedCtx, FrameEvent, Lane, MarkerKind, Outcome, ProcMessage, Procedure, ProcedureKind,
-};
+use crate::timeline::{DerivedCtx, FrameEvent, Lane, MarkerKind, Outcome, Procedure, ProcedureKind};
 
 /// Settings of the observer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,33 +166,13 @@ impl IdUpdateObserver {
                 && o.record.request_frame == Some(req)
                 && let Some(p) = lane.procedures.get_mut(index)
             {
-                p.messages.push(ProcMessage {
-                    frame: o.frame,
-                    ts: o.ts,
-                    from: s,
-                    is_request: o.is_request,
-                    label: o.summary(),
-                    x: None,
-                    nonce: None,
-                    context_label: ctx.label.clone(),
-                });
-                p.touch(o.frame, o.ts);
+                p.add_message(o.arrow(s, o.summary(), ctx.label.clone()));
                 st.closing = None;
             }
             if let Some(run) = st.run.as_mut()
                 && let Some(p) = lane.procedures.get_mut(run.index)
             {
-                p.messages.push(ProcMessage {
-                    frame: o.frame,
-                    ts: o.ts,
-                    from: s,
-                    is_request: o.is_request,
-                    label: o.summary(),
-                    x: None,
-                    nonce: None,
-                    context_label: ctx.label.clone(),
-                });
-                p.touch(o.frame, o.ts);
+                p.add_message(o.arrow(s, o.summary(), ctx.label.clone()));
                 run.quiet += 1;
                 if !run.completed && run.quiet >= self.config.quiet_messages {
                     let run = run.clone();
@@ -326,22 +304,13 @@ impl IdUpdateObserver {
         let Some(run) = st.run.as_mut() else { return out };
         run.quiet = 0;
         let Some(p) = lane.procedures.get_mut(run.index) else { return out };
-        p.messages.push(ProcMessage {
-            frame: o.frame,
-            ts: o.ts,
-            from: s,
-            is_request: o.is_request,
-            label: match (&rid, &ack) {
-                (Some(r), Some(a)) => format!("Recipient-ID {} + Ack {}", show(r), show(a)),
-                (Some(r), None) => format!("Recipient-ID {}", show(r)),
-                (None, Some(a)) => format!("Ack {}", show(a)),
-                (None, None) => String::new(),
-            },
-            x: None,
-            nonce: None,
-            context_label: ctx.label.clone(),
-        });
-        p.touch(o.frame, o.ts);
+        let label = match (&rid, &ack) {
+            (Some(r), Some(a)) => format!("Recipient-ID {} + Ack {}", show(r), show(a)),
+            (Some(r), None) => format!("Recipient-ID {}", show(r)),
+            (None, Some(a)) => format!("Ack {}", show(a)),
+            (None, None) => String::new(),
+        };
+        p.add_message(o.arrow(s, label, ctx.label.clone()));
 
         // Acknowledgements.
         if let Some(a) = &ack {

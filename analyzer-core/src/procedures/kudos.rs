@@ -35,6 +35,20 @@ pub struct Observation<'a> {
 }
 
 impl Observation<'_> {
+    /// This message as a ladder arrow sent by `from`, without KUDOS fields.
+    pub fn arrow(&self, from: PeerSlot, label: String, context_label: String) -> ProcMessage {
+        ProcMessage {
+            frame: self.frame,
+            ts: self.ts,
+            from,
+            is_request: self.is_request,
+            label,
+            x: None,
+            nonce: None,
+            context_label,
+        }
+    }
+
     /// Short text for ladder arrows of ordinary messages ("GET /temp"), made when one is drawn.
     pub fn summary(&self) -> String {
         self.record.inner.as_ref().map_or_else(String::new, |i| {
@@ -189,18 +203,17 @@ impl KudosObserver {
                     ));
                 }
                 let arrow = ProcMessage {
-                    frame: o.frame,
-                    ts: o.ts,
-                    from: s,
-                    is_request: o.is_request,
-                    label: format!(
-                        "{} {}",
-                        if convergent { "convergent" } else { "divergent" },
-                        kind_of(o.is_request)
-                    ),
                     x: Some(k.x),
                     nonce: Some(k.nonce.clone()),
-                    context_label: ctx.label.clone(),
+                    ..o.arrow(
+                        s,
+                        format!(
+                            "{} {}",
+                            if convergent { "convergent" } else { "divergent" },
+                            kind_of(o.is_request)
+                        ),
+                        ctx.label.clone(),
+                    )
                 };
                 if !convergent {
                     self.divergent(
@@ -357,8 +370,7 @@ impl KudosObserver {
             out.events.push(FrameEvent { kind: ProcedureKind::Kudos, lane: root, procedure: number, text });
         }
         if let Some(p) = st.current.as_ref().and_then(|e| lane.procedures.get_mut(e.index)) {
-            p.touch(arrow.frame, arrow.ts);
-            p.messages.push(arrow);
+            p.add_message(arrow);
         }
         if let Some(ps) = st.peers.get_mut(idx(s)) {
             *ps = PeerState::Busy;
@@ -411,8 +423,7 @@ impl KudosObserver {
         }
         let Some(e) = st.current.as_mut() else { return };
         let Some(p) = lane.procedures.get_mut(e.index) else { return };
-        p.touch(arrow.frame, arrow.ts);
-        p.messages.push(arrow);
+        p.add_message(arrow);
         if let Some(slot) = e.offered.get_mut(idx(s)) {
             *slot = Some(input);
         }
@@ -474,17 +485,7 @@ impl KudosObserver {
             p.mark(o.frame, o.ts, MarkerKind::Flag, format!("non-KUDOS message while {}", state.as_str()));
         }
         if uses_new {
-            p.messages.push(ProcMessage {
-                frame: o.frame,
-                ts: o.ts,
-                from: s,
-                is_request: o.is_request,
-                label: o.summary(),
-                x: None,
-                nonce: None,
-                context_label: label,
-            });
-            p.touch(o.frame, o.ts);
+            p.add_message(o.arrow(s, o.summary(), label));
             // Whoever sends with CTX_NEW holds it; the receiver now has key confirmation.
             if let Some(ps) = st.peers.get_mut(idx(s))
                 && *ps == PeerState::Busy
