@@ -31,7 +31,7 @@
 //! The option encoder and parser are this module's own (the §3.10 bytes pin them).
 
 use crate::coap::{CoapMsg, opt};
-use crate::oscore::{CtxDef, OPT_OSCORE, Protected, RequestState, Role, outer_code, plaintext, split};
+use crate::oscore::{CtxDef, OPT_OSCORE, Protected, RequestState, Role, seal};
 use crate::rng::XorShift64;
 use analyzer_core::oscore::context::{DerivedContext, aad, nonce, piv_from_ssn};
 use analyzer_core::oscore::kudos::{LabelEncoding, input, update_ctx};
@@ -692,7 +692,7 @@ impl Peer {
         let kid = c.sender_id().to_vec();
         let option = option_value(&piv, None, kudos.as_ref().map(|(x, n)| (*x, n.as_slice())), Some(&kid));
         let n = nonce(&kid, &piv, c.common_iv()).expect("IDs fit the nonce");
-        let mut p = seal(&c, self.role, plain, true, option, n, &kid, &piv);
+        let mut p = seal(&c.ctx, self.role, plain, true, option, n, &kid, &piv);
         p.nonce_id = kid.clone();
         p.nonce_piv = piv.clone();
         let state = RequestState { kid, piv, nonce: p.nonce.clone() };
@@ -727,7 +727,7 @@ impl Peer {
             (Vec::new(), req.state.nonce.clone(), req.state.kid.clone(), req.state.piv.clone())
         };
         self.store_ssn(&c);
-        let mut p = seal(&c, self.role, plain, false, option, n, &req.state.kid, &req.state.piv);
+        let mut p = seal(&c.ctx, self.role, plain, false, option, n, &req.state.kid, &req.state.piv);
         p.nonce_id = nonce_id;
         p.nonce_piv = nonce_piv;
         self.note_sent_options(plain);
@@ -958,40 +958,6 @@ impl Peer {
         self.other = None;
         self.base = None;
         self.state = KState::Idle;
-    }
-}
-
-/// Splits, encrypts and builds the outer message (RFC 8613 §4, §5).
-#[allow(clippy::too_many_arguments)]
-fn seal(
-    c: &PeerCtx,
-    sender: Role,
-    plain: &CoapMsg,
-    is_request: bool,
-    option: Vec<u8>,
-    n: Vec<u8>,
-    request_kid: &[u8],
-    request_piv: &[u8],
-) -> Protected {
-    let (inner, outer) = split(plain, is_request);
-    let observe = outer.iter().any(|(num, _)| *num == opt::OBSERVE);
-    let pt = plaintext(plain.code, &inner, &plain.payload);
-    let a = aad(c.ctx.alg(), request_kid, request_piv);
-    let ct = c.ctx.sender_aead().seal(&n, &a, &pt).expect("AEAD seal");
-    let mut msg = CoapMsg::new(plain.ty, outer_code(is_request, observe), plain.mid, &plain.token);
-    msg.options = outer;
-    msg.options.push((OPT_OSCORE, option));
-    msg.payload = ct;
-    Protected {
-        msg,
-        plaintext: pt,
-        sender,
-        nonce_id: Vec::new(),
-        nonce_piv: Vec::new(),
-        nonce: n,
-        request_kid: request_kid.to_vec(),
-        request_piv: request_piv.to_vec(),
-        request: None,
     }
 }
 

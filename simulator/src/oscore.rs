@@ -267,7 +267,7 @@ impl SecCtx {
             .expect("valid OSCORE option fields")
             .emit();
         let n = nonce(&kid, &piv, self.common_iv()).expect("IDs fit the nonce");
-        let mut p = self.seal(Role::Client, plain, true, option, n, &kid, &piv);
+        let mut p = seal(self.view(Role::Client), Role::Client, plain, true, option, n, &kid, &piv);
         p.nonce_id = kid.clone();
         p.nonce_piv = piv.clone();
         p.request = Some(RequestState { kid, piv, nonce: p.nonce.clone() });
@@ -287,43 +287,45 @@ impl SecCtx {
         } else {
             (Vec::new(), req.nonce.clone(), req.kid.clone(), req.piv.clone())
         };
-        let mut p = self.seal(Role::Server, plain, false, option, n, &req.kid, &req.piv);
+        let mut p = seal(self.view(Role::Server), Role::Server, plain, false, option, n, &req.kid, &req.piv);
         p.nonce_id = nonce_id;
         p.nonce_piv = nonce_piv;
         p
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn seal(
-        &self,
-        sender: Role,
-        plain: &CoapMsg,
-        is_request: bool,
-        option: Vec<u8>,
-        n: Vec<u8>,
-        request_kid: &[u8],
-        request_piv: &[u8],
-    ) -> Protected {
-        let (inner, outer) = split(plain, is_request);
-        let observe = outer.iter().any(|(num, _)| *num == opt::OBSERVE);
-        let pt = plaintext(plain.code, &inner, &plain.payload);
-        let a = aad(self.def.alg, request_kid, request_piv);
-        let ct = self.view(sender).sender_aead().seal(&n, &a, &pt).expect("AEAD seal");
-        let mut msg = CoapMsg::new(plain.ty, outer_code(is_request, observe), plain.mid, &plain.token);
-        msg.options = outer;
-        msg.options.push((OPT_OSCORE, option));
-        msg.payload = ct;
-        Protected {
-            msg,
-            plaintext: pt,
-            sender,
-            nonce_id: Vec::new(),
-            nonce_piv: Vec::new(),
-            nonce: n,
-            request_kid: request_kid.to_vec(),
-            request_piv: request_piv.to_vec(),
-            request: None,
-        }
+/// Splits, encrypts under `ctx` (the sender's view) and builds the outer message (RFC 8613 §4,
+/// §5).
+#[allow(clippy::too_many_arguments)]
+pub fn seal(
+    ctx: &DerivedContext,
+    sender: Role,
+    plain: &CoapMsg,
+    is_request: bool,
+    option: Vec<u8>,
+    n: Vec<u8>,
+    request_kid: &[u8],
+    request_piv: &[u8],
+) -> Protected {
+    let (inner, outer) = split(plain, is_request);
+    let observe = outer.iter().any(|(num, _)| *num == opt::OBSERVE);
+    let pt = plaintext(plain.code, &inner, &plain.payload);
+    let a = aad(ctx.alg(), request_kid, request_piv);
+    let ct = ctx.sender_aead().seal(&n, &a, &pt).expect("AEAD seal");
+    let mut msg = CoapMsg::new(plain.ty, outer_code(is_request, observe), plain.mid, &plain.token);
+    msg.options = outer;
+    msg.options.push((OPT_OSCORE, option));
+    msg.payload = ct;
+    Protected {
+        msg,
+        plaintext: pt,
+        sender,
+        nonce_id: Vec::new(),
+        nonce_piv: Vec::new(),
+        nonce: n,
+        request_kid: request_kid.to_vec(),
+        request_piv: request_piv.to_vec(),
+        request: None,
     }
 }
 
