@@ -6,6 +6,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The OSCORE ID update samples (samples/idupdate/).
+const IDUPDATE_SAMPLES: [&str; 9] = [
+    "idupdate-success",
+    "idupdate-failure-acks",
+    "idupdate-abort-too-long",
+    "idupdate-in-kudos",
+    "idupdate-migration-careful",
+    "idupdate-careless-early-ids",
+    "idupdate-careless-old-kid",
+    "idupdate-careless-ssn",
+    "idupdate-careless-counters",
+];
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -117,17 +130,7 @@ fn cases() -> Vec<(String, Vec<String>)> {
     // OSCORE ID update samples (samples/idupdate/): summaries; JSON with the inner
     // Recipient-ID / Recipient-ID-Ack options of the stand-alone run; the timeline of the run
     // inside KUDOS.
-    for s in [
-        "idupdate-success",
-        "idupdate-failure-acks",
-        "idupdate-abort-too-long",
-        "idupdate-in-kudos",
-        "idupdate-migration-careful",
-        "idupdate-careless-early-ids",
-        "idupdate-careless-old-kid",
-        "idupdate-careless-ssn",
-        "idupdate-careless-counters",
-    ] {
+    for s in IDUPDATE_SAMPLES {
         add(format!("idupdate/{s}.txt"), &[&format!("samples/idupdate/{s}.pcapng")]);
     }
     add(
@@ -158,17 +161,7 @@ fn cases() -> Vec<(String, Vec<String>)> {
     add("audit/coap-basic.txt".into(), &["audit", "samples/coap-basic.pcapng"]);
     // The ID-update captures: privacy items per ID change and migration.
     {
-        for s in [
-            "idupdate-success",
-            "idupdate-failure-acks",
-            "idupdate-abort-too-long",
-            "idupdate-in-kudos",
-            "idupdate-migration-careful",
-            "idupdate-careless-early-ids",
-            "idupdate-careless-old-kid",
-            "idupdate-careless-ssn",
-            "idupdate-careless-counters",
-        ] {
+        for s in IDUPDATE_SAMPLES {
             let path = format!("samples/idupdate/{s}.pcapng");
             add(format!("audit/idupdate/{s}.txt"), &["audit", &path]);
             add(format!("audit/idupdate/{s}.json"), &["audit", "--format", "json", &path]);
