@@ -11,7 +11,7 @@ use crate::coap::{CoapMsg, MsgType, cf, code, opt};
 use crate::kudos::{KUDOS_PATH, Kind, Out, Peer, PeerCtx, Rx, Send, Which, xbits};
 use crate::oscore::{CtxDef, Role, hex, keys_toml};
 use crate::oscore_samples::{FrameExpect, OscoreInfo, ProcExpect, ProtRec, kind, status};
-use crate::samples::{Expect, SampleFile, piggy, req};
+use crate::samples::{SampleFile, piggy, req};
 use crate::scenario::{NetPath, PeerId, Scenario};
 use analyzer_core::oscore::kudos::{LabelEncoding, input};
 
@@ -381,18 +381,8 @@ impl Kx {
         let bytes = self.s.to_pcapng(Some(6), "eth0");
         let keys_path = format!("{path}.keys.toml");
         let keys = keys_toml(header, &self.defs);
-        SampleFile {
-            path: path.to_string(),
-            bytes,
-            link_type: crate::link::linktype::ETHERNET,
-            what: what.to_string(),
-            expect: Expect::Valid {
-                frames: self.s.frames.len() as u64,
-                log: self.s.log.clone(),
-                tshark_args: Vec::new(),
-            },
-            companions: vec![(keys_path.clone(), keys.clone().into_bytes())],
-            oscore: Some(OscoreInfo {
+        SampleFile::valid(path, crate::link::linktype::ETHERNET, what, &self.s, bytes).with_oscore(
+            OscoreInfo {
                 keys_path,
                 keys_toml: keys,
                 contexts: self.defs,
@@ -400,8 +390,8 @@ impl Kx {
                 protected: self.protected,
                 tshark: true,
                 procedures: Some(self.procs),
-            }),
-        }
+            },
+        )
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::coap::{CoapMsg, MsgType, block, cf, code, opt};
 use crate::oscore::{CtxDef, Limits, OPT_ECHO, OPT_OSCORE, Protected, RequestState, SecCtx, hex, keys_toml};
-use crate::samples::{Expect, SampleFile, piggy, req};
+use crate::samples::{SampleFile, piggy, req};
 use crate::scenario::{NetPath, PeerId, Scenario};
 use analyzer_core::oscore::{AeadAlg, HkdfAlg};
 
@@ -376,18 +376,8 @@ impl Osc {
                 e.tshark = None;
             }
         }
-        SampleFile {
-            path: path.to_string(),
-            bytes,
-            link_type: crate::link::linktype::ETHERNET,
-            what: what.to_string(),
-            expect: Expect::Valid {
-                frames: self.s.frames.len() as u64,
-                log: self.s.log.clone(),
-                tshark_args: Vec::new(),
-            },
-            companions: vec![(keys_path.clone(), keys.clone().into_bytes())],
-            oscore: Some(OscoreInfo {
+        SampleFile::valid(path, crate::link::linktype::ETHERNET, what, &self.s, bytes).with_oscore(
+            OscoreInfo {
                 keys_path,
                 keys_toml: keys,
                 contexts,
@@ -395,8 +385,8 @@ impl Osc {
                 protected: self.protected,
                 tshark,
                 procedures: None,
-            }),
-        }
+            },
+        )
     }
 }
 

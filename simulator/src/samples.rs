@@ -49,7 +49,7 @@ pub enum Expect {
 }
 
 impl SampleFile {
-    fn valid(path: &str, link_type: u32, what: &str, s: &Scenario, bytes: Vec<u8>) -> Self {
+    pub(crate) fn valid(path: &str, link_type: u32, what: &str, s: &Scenario, bytes: Vec<u8>) -> Self {
         SampleFile {
             path: path.to_string(),
             bytes,
@@ -75,6 +75,14 @@ impl SampleFile {
             companions: Vec::new(),
             oscore: None,
         }
+    }
+
+    /// This sample with its keys file next to it and what kudoscope must make of its OSCORE
+    /// messages.
+    pub(crate) fn with_oscore(mut self, info: crate::oscore_samples::OscoreInfo) -> Self {
+        self.companions.push((info.keys_path.clone(), info.keys_toml.clone().into_bytes()));
+        self.oscore = Some(info);
+        self
     }
 
     pub fn is_corrupt(&self) -> bool {
