@@ -41,16 +41,17 @@ impl<K> Ord for Deadline<K> {
     }
 }
 
+/// An entry and the insertion number of its live deadline (the `.1` of its [`Due`]: unique).
 #[derive(Debug)]
 struct Slot<V> {
-    due: Due,
+    seq: u64,
     value: V,
 }
 
 /// An entry taken out of a [`Bounded`], its deadline still queued.
 #[derive(Debug)]
 pub(crate) struct Taken<V> {
-    due: Due,
+    seq: u64,
     pub(crate) value: V,
 }
 
@@ -122,11 +123,11 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     /// deadline, nothing queued) or [`Bounded::insert`] (a new one), with no other insert into
     /// this table in between (an insert may rebuild the deadlines from the entries present).
     pub(crate) fn take(&mut self, k: &K) -> Option<Taken<V>> {
-        self.map.remove(k).map(|s| Taken { due: s.due, value: s.value })
+        self.map.remove(k).map(|s| Taken { seq: s.seq, value: s.value })
     }
 
     pub(crate) fn put_back(&mut self, k: K, t: Taken<V>) {
-        self.map.insert(k, Slot { due: t.due, value: t.value });
+        self.map.insert(k, Slot { seq: t.seq, value: t.value });
     }
 
     /// Inserts (replacing any entry with the same key, which is returned).
@@ -138,12 +139,15 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         } else {
             self.out_of_order.push(Deadline { due, key: k.clone() });
         }
-        let old = self.map.insert(k, Slot { due, value }).map(|s| s.value);
+        let old = self.map.insert(k, Slot { seq: self.seq, value }).map(|s| s.value);
         if self.in_order.len() + self.out_of_order.len() > 2 * self.map.len() + 64 {
-            let mut live: Vec<(Due, K)> = self.map.iter().map(|(k, s)| (s.due, k.clone())).collect();
+            let mut live: Vec<(Due, K)> = std::mem::take(&mut self.in_order)
+                .into_iter()
+                .chain(std::mem::take(&mut self.out_of_order).into_iter().map(|d| (d.due, d.key)))
+                .filter(|(due, k)| self.map.get(k).is_some_and(|s| s.seq == due.1))
+                .collect();
             live.sort_unstable_by_key(|(due, _)| *due);
             self.in_order = live.into();
-            self.out_of_order.clear();
         }
         old
     }
@@ -180,7 +184,7 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
             };
             // Skip a deadline left behind by a removed or replaced entry.
             if let Entry::Occupied(e) = self.map.entry(key)
-                && e.get().due == due
+                && e.get().seq == due.1
             {
                 let (key, slot) = e.remove_entry();
                 return Some((key, slot.value));

@@ -45,6 +45,7 @@ use crate::hex;
 use crate::net::Endpoint;
 use crate::time::{Nanos, Timestamp};
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::num::NonZeroU64;
 use std::ops::Range;
 
 /// Where and when a message was seen.
@@ -235,22 +236,15 @@ impl Token {
     }
 }
 
-/// (client, server, token): the request/response matching key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ReqKey {
-    client: Endpoint,
-    server: Endpoint,
-    token: Token,
-}
-
-/// (sender, receiver, MID, ACK/RST or not): the deduplication key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct MidKey {
-    src: Endpoint,
-    dst: Endpoint,
-    mid: u16,
-    reply: bool,
-}
+/// A table key: a 64-bit digest (the tracker's per-process seeded hash) of what identifies the
+/// entry. Keys are 8 bytes however long the addresses and the token are, so the tables stay
+/// small and compare one word; two different identities share a key with probability 2^-64
+/// (as [`resource_key`] already accepts).
+///
+/// - request key: (client, server, token), the request/response matching key;
+/// - MID key: (sender, receiver, MID, ACK/RST or not), the deduplication key;
+/// - multicast key: (client, token) of a request sent to a multicast address.
+type Key = u64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct TransferKey {
@@ -262,49 +256,58 @@ struct TransferKey {
     key: u64,
 }
 
-/// What a message was linked to, repeated for its retransmissions.
-#[derive(Debug, Clone, Default)]
+/// What a message was linked to, repeated for its retransmissions. Frame numbers are 1-based,
+/// so `NonZeroU64` keeps the options one word each.
+#[derive(Debug, Clone)]
 struct Echo {
     role: Role,
-    acknowledges: Option<u64>,
-    request_frame: Option<u64>,
+    acknowledges: Option<NonZeroU64>,
+    request_frame: Option<NonZeroU64>,
     request_ts: Option<Timestamp>,
-    observe: Option<ObserveInfo>,
-    /// Boxed: only block-wise messages have one, and every MID entry has an echo.
-    block: Option<Box<BlockInfo>>,
+    /// Boxed: only Observe and Block-wise messages have one, and every MID entry has an echo.
+    linked: Option<Box<(Option<ObserveInfo>, Option<BlockInfo>)>>,
 }
 
+/// One message seen, for deduplication and ACK/RST matching (96 bytes with its key and slot:
+/// a full table of `max_live` entries is a few MB, and is read at random).
 #[derive(Debug)]
 struct MidEntry {
     frame: u64,
+    /// Digest of the message bytes (their length included).
     digest: u64,
-    len: usize,
     mtype: MsgType,
     /// For a request: its own key; for a response: the key of the request it answered.
-    req_key: Option<ReqKey>,
+    req_key: Option<Key>,
     echo: Echo,
 }
 
+/// An Observe registration. Boxed in its request: most requests do not observe.
 #[derive(Debug, Clone)]
 struct Observation {
     notifications: u32,
     ended: bool,
+    /// Until when the registration is kept (extended by each notification).
+    expires: i128,
+    /// What the request key was made of, to follow the observation to another client
+    /// endpoint.
+    client: Endpoint,
+    server: Endpoint,
+    token: Token,
 }
 
 #[derive(Debug)]
 struct RequestEntry {
     frame: u64,
     ts: Timestamp,
-    expires: i128,
     /// Frame of the first response (or of the RST that rejected the request).
-    answered: Option<u64>,
+    answered: Option<NonZeroU64>,
     expects_response: bool,
     multicast: bool,
-    observe: Option<Observation>,
+    observe: Option<Box<Observation>>,
     /// Code + URI options, the Block2 transfer key.
     cache_key: u64,
     /// First frame of the Block1 transfer this request carried a block of.
-    block1_first: Option<u64>,
+    block1_first: Option<NonZeroU64>,
 }
 
 #[derive(Debug)]
@@ -334,14 +337,21 @@ struct BlockCtx<'a> {
 #[derive(Debug, Default)]
 pub struct ExchangeTracker {
     config: ExchangeConfig,
-    mids: Bounded<MidKey, MidEntry>,
-    requests: Bounded<ReqKey, RequestEntry>,
-    multicast: Bounded<(Endpoint, Token), ReqKey>,
+    mids: Bounded<Key, MidEntry>,
+    requests: Bounded<Key, RequestEntry>,
+    /// Multicast key -> request key.
+    multicast: Bounded<Key, Key>,
     transfers: Bounded<TransferKey, Transfer>,
     body_bytes: usize,
     summary: ExchangeSummary,
-    /// Hashes message bytes: a retransmission has the same digest (and length) as the first.
+    /// Hashes message bytes (a retransmission has the same digest as the first), table keys
+    /// and resource keys.
     digests: foldhash::quality::RandomState,
+}
+
+/// A frame number as stored in the tables (frame numbers are 1-based; 0 would read as 1).
+fn nz(frame: u64) -> NonZeroU64 {
+    NonZeroU64::new(frame).unwrap_or(NonZeroU64::MIN)
 }
 
 fn finding(kind: FindingKind, severity: Severity, span: Range<usize>, msg: String) -> Finding {
@@ -422,6 +432,18 @@ impl ExchangeTracker {
         }
     }
 
+    fn mid_key(&self, src: Endpoint, dst: Endpoint, mid: u16, reply: bool) -> Key {
+        self.digests.hash_one((src, dst, mid, reply))
+    }
+
+    fn req_key(&self, client: Endpoint, server: Endpoint, token: &[u8]) -> Key {
+        self.digests.hash_one((client, server, token))
+    }
+
+    fn multicast_key(&self, client: Endpoint, token: &[u8]) -> Key {
+        self.digests.hash_one((client, token))
+    }
+
     fn lifetime(&self) -> i128 {
         i128::from(self.config.exchange_lifetime_secs) * 1_000_000_000
     }
@@ -442,9 +464,9 @@ impl ExchangeTracker {
         let mid_span = msg.mid_range();
         let dig = self.digests.hash_one(&msg.bytes);
         let reply = matches!(msg.mtype, MsgType::Ack | MsgType::Rst);
-        let mkey = MidKey { src: meta.src, dst: meta.dst, mid: msg.mid, reply };
+        let mkey = self.mid_key(meta.src, meta.dst, msg.mid, reply);
         if let Some(prev) = self.mids.get(&mkey) {
-            if prev.digest == dig && prev.len == msg.bytes.len() {
+            if prev.digest == dig {
                 return self.retransmission(meta, msg, prev.frame, prev.echo.clone(), info);
             }
             info.mid_reused_from = Some(prev.frame);
@@ -463,15 +485,15 @@ impl ExchangeTracker {
         }
 
         // ACK/RST: the CON (or, for RST, NON) with this MID sent the other way.
-        let mut acked: Option<(Option<ReqKey>, Role)> = None;
+        let mut acked: Option<(Option<Key>, Role)> = None;
         if reply {
-            let ckey = MidKey { src: meta.dst, dst: meta.src, mid: msg.mid, reply: false };
+            let ckey = self.mid_key(meta.dst, meta.src, msg.mid, false);
             match self.mids.get(&ckey) {
                 Some(c)
                     if c.mtype == MsgType::Con || (msg.mtype == MsgType::Rst && c.mtype == MsgType::Non) =>
                 {
                     info.acknowledges = Some(c.frame);
-                    acked = Some((c.req_key.clone(), c.echo.role));
+                    acked = Some((c.req_key, c.echo.role));
                 }
                 _ => info.findings.push(finding(
                     FindingKind::CoapUnmatchedAck,
@@ -499,29 +521,24 @@ impl ExchangeTracker {
             }
             Role::Reset => {
                 if let Some((Some(k), role)) = &acked {
-                    self.on_reset(meta, k, *role, &mut info);
+                    self.on_reset(meta, *k, *role, &mut info);
                 }
             }
             _ => {}
         }
 
-        let block = info.block.as_ref().map(|b| Box::new(BlockInfo { completed: None, ..b.clone() }));
+        let linked = (info.observe.is_some() || info.block.is_some()).then(|| {
+            let block = info.block.as_ref().map(|b| BlockInfo { completed: None, ..b.clone() });
+            Box::new((info.observe.clone(), block))
+        });
         let echo = Echo {
             role: info.role,
-            acknowledges: info.acknowledges,
-            request_frame: info.request_frame,
+            acknowledges: info.acknowledges.map(nz),
+            request_frame: info.request_frame.map(nz),
             request_ts,
-            observe: info.observe.clone(),
-            block,
+            linked,
         };
-        let entry = MidEntry {
-            frame: meta.frame,
-            digest: dig,
-            len: msg.bytes.len(),
-            mtype: msg.mtype,
-            req_key,
-            echo,
-        };
+        let entry = MidEntry { frame: meta.frame, digest: dig, mtype: msg.mtype, req_key, echo };
         let expires = now + self.lifetime();
         self.mids.insert(mkey, entry, expires);
         self.enforce_caps();
@@ -538,11 +555,12 @@ impl ExchangeTracker {
     ) -> ExchangeInfo {
         self.summary.retransmissions += 1;
         info.retransmission_of = Some(first);
-        info.acknowledges = echo.acknowledges;
-        info.request_frame = echo.request_frame;
+        info.acknowledges = echo.acknowledges.map(NonZeroU64::get);
+        info.request_frame = echo.request_frame.map(NonZeroU64::get);
         info.response_time = echo.request_ts.map(|t| Nanos(meta.ts.nanos_since(t)));
-        info.observe = echo.observe;
-        info.block = echo.block.map(|b| *b);
+        if let Some(linked) = echo.linked {
+            (info.observe, info.block) = *linked;
+        }
         info.findings.push(
             finding(
                 FindingKind::CoapRetransmission,
@@ -558,10 +576,10 @@ impl ExchangeTracker {
         info
     }
 
-    fn on_request(&mut self, meta: &MsgMeta, msg: &Message, info: &mut ExchangeInfo) -> ReqKey {
+    fn on_request(&mut self, meta: &MsgMeta, msg: &Message, info: &mut ExchangeInfo) -> Key {
         let now = meta.ts.as_nanos();
         let token = msg.token();
-        let key = ReqKey { client: meta.src, server: meta.dst, token: Token::new(token) };
+        let key = self.req_key(meta.src, meta.dst, token);
         self.summary.exchanges += 1;
 
         let observe = msg.first_option(num::OBSERVE).map(decode_uint);
@@ -612,15 +630,23 @@ impl ExchangeTracker {
         // RFC 7967 §2: bits 2 (2.xx), 8 (4.xx) and 16 (5.xx) suppress response classes.
         let expects_response = msg.uint_option(num::NO_RESPONSE).is_none_or(|v| v & 26 != 26) && !multicast;
         let cache_key = resource_key(&self.digests, msg, &[]);
+        let expires = now + self.lifetime();
         let mut entry = RequestEntry {
             frame: meta.frame,
             ts: meta.ts,
-            expires: now + self.lifetime(),
             answered: None,
             expects_response,
             multicast,
-            observe: (info.observe == Some(ObserveInfo::Register))
-                .then_some(Observation { notifications: 0, ended: false }),
+            observe: (info.observe == Some(ObserveInfo::Register)).then(|| {
+                Box::new(Observation {
+                    notifications: 0,
+                    ended: false,
+                    expires,
+                    client: meta.src,
+                    server: meta.dst,
+                    token: Token::new(token),
+                })
+            }),
             cache_key,
             block1_first: None,
         };
@@ -642,7 +668,7 @@ impl ExchangeTracker {
                 span,
             };
             let b = self.add_block(tkey, ctx, &mut info.findings);
-            entry.block1_first = Some(b.transfer_first_frame);
+            entry.block1_first = Some(nz(b.transfer_first_frame));
             info.block = Some(b);
         } else if let Some((value, _)) = block_option(msg, num::BLOCK2) {
             let tkey =
@@ -660,10 +686,9 @@ impl ExchangeTracker {
         }
 
         if multicast {
-            self.multicast.insert((meta.src, key.token.clone()), key.clone(), now + self.lifetime());
+            self.multicast.insert(self.multicast_key(meta.src, token), key, expires);
         }
-        let expires = entry.expires;
-        if let Some(old) = self.requests.insert(key.clone(), entry, expires) {
+        if let Some(old) = self.requests.insert(key, entry, expires) {
             self.retire_request(old);
         }
         key
@@ -674,58 +699,60 @@ impl ExchangeTracker {
         &mut self,
         meta: &MsgMeta,
         msg: &Message,
-        acked: Option<&(Option<ReqKey>, Role)>,
+        acked: Option<&(Option<Key>, Role)>,
         info: &mut ExchangeInfo,
-    ) -> Option<(ReqKey, Timestamp)> {
+    ) -> Option<(Key, Timestamp)> {
         let now = meta.ts.as_nanos();
         let token = msg.token();
         let (client, server) = (meta.dst, meta.src);
+        let own_key = self.req_key(client, server, token);
         let mut key = None;
         if msg.mtype == MsgType::Ack
             && let Some((Some(k), _)) = acked
         {
             // The acknowledged CON's key holds the CON's token: a request's key is its own, and
             // a CON response was matched by its token.
-            let con_token = &k.token;
-            if con_token.as_slice() != token {
-                info.findings.push(finding(
-                    FindingKind::CoapUnmatchedResponse,
-                    Severity::Low,
-                    token_span(msg),
-                    format!(
-                        "piggybacked response token {} does not echo the acknowledged request's token {} (RFC 7252 §5.3.2)",
-                        token_text(token),
-                        token_text(con_token.as_slice())
-                    ),
-                ));
+            if *k != own_key {
+                let con = info.acknowledges.unwrap_or_default();
+                info.findings.push(
+                    finding(
+                        FindingKind::CoapUnmatchedResponse,
+                        Severity::Low,
+                        token_span(msg),
+                        format!(
+                            "piggybacked response token {} does not echo the token of the request it acknowledges (frame {con}; RFC 7252 §5.3.2)",
+                            token_text(token),
+                        ),
+                    )
+                    .related([con]),
+                );
             }
-            key = Some(k.clone());
+            key = Some(*k);
         }
         if key.is_none() {
-            let k = ReqKey { client, server, token: Token::new(token) };
-            if self.requests.get(&k).is_some() {
-                key = Some(k);
-            } else if let Some(k) = self.multicast.get(&(client, k.token.clone())) {
-                key = Some(k.clone());
+            if self.requests.get(&own_key).is_some() {
+                key = Some(own_key);
+            } else if let Some(k) = self.multicast.get(&self.multicast_key(client, token)) {
+                key = Some(*k);
             } else if !token.is_empty() && msg.first_option(num::OBSERVE).is_some() {
                 // A notification to another client endpoint: an observation the server keeps
                 // across the client's address change (network migration; e.g. an OSCORE ID
                 // update preserving observations, draft-ietf-core-oscore-id-update §2.5).
-                let mut moved = self.requests.iter().filter(|(k, e)| {
-                    k.server == server && k.token.as_slice() == token && e.observe.is_some()
+                let mut moved = self.requests.iter().filter_map(|(k, e)| {
+                    let o = e.observe.as_deref()?;
+                    (o.server == server && o.token.as_slice() == token).then_some((*k, o.client))
                 });
-                if let (Some((k, _)), None) = (moved.next(), moved.next()) {
+                if let (Some((k, registered)), None) = (moved.next(), moved.next()) {
                     info.findings.push(finding(
                         FindingKind::CoapObservationMoved,
                         Severity::Info,
                         token_span(msg),
                         format!(
-                            "notification with token {} goes to {client}, not to {} where the observation was registered: the server follows the client's new address",
+                            "notification with token {} goes to {client}, not to {registered} where the observation was registered: the server follows the client's new address",
                             token_text(token),
-                            k.client
                         ),
                     ));
-                    key = Some(k.clone());
+                    key = Some(k);
                 }
             }
         }
@@ -772,7 +799,7 @@ impl ExchangeTracker {
                 }
             }
             _ => {
-                if let Some(first) = entry.answered
+                if let Some(first) = entry.answered.map(NonZeroU64::get)
                     && !entry.multicast
                     && entry.observe.is_none()
                 {
@@ -788,7 +815,7 @@ impl ExchangeTracker {
                 }
             }
         }
-        entry.answered.get_or_insert(meta.frame);
+        entry.answered.get_or_insert(nz(meta.frame));
 
         if let Some((value, span)) = block_option(msg, num::BLOCK2) {
             let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: entry.cache_key };
@@ -800,7 +827,7 @@ impl ExchangeTracker {
                 num: value.num,
                 more: value.more,
                 size: value.size(),
-                transfer_first_frame: entry.block1_first.unwrap_or(entry.frame),
+                transfer_first_frame: entry.block1_first.map_or(entry.frame, NonZeroU64::get),
                 completed: None,
             });
         }
@@ -808,11 +835,12 @@ impl ExchangeTracker {
         let request_ts = entry.ts;
         let max_age = msg.uint_option(num::MAX_AGE).unwrap_or(60).min(u64::from(u32::MAX));
         let kept_until = now + self.lifetime() + i128::from(max_age) * 1_000_000_000;
-        if observation_continues && kept_until > entry.expires {
-            entry.expires = kept_until;
-            self.requests.insert(key.clone(), taken.value, kept_until);
-        } else {
-            self.requests.put_back(key.clone(), taken);
+        match entry.observe.as_mut() {
+            Some(obs) if observation_continues && kept_until > obs.expires => {
+                obs.expires = kept_until;
+                self.requests.insert(key, taken.value, kept_until);
+            }
+            _ => self.requests.put_back(key, taken),
         }
         Some((key, request_ts))
     }
@@ -836,12 +864,12 @@ impl ExchangeTracker {
     }
 
     /// A RST rejecting a request (it is answered) or a notification (the observation ends).
-    fn on_reset(&mut self, meta: &MsgMeta, key: &ReqKey, rejected: Role, info: &mut ExchangeInfo) {
-        let Some(mut taken) = self.requests.take(key) else { return };
+    fn on_reset(&mut self, meta: &MsgMeta, key: Key, rejected: Role, info: &mut ExchangeInfo) {
+        let Some(mut taken) = self.requests.take(&key) else { return };
         let entry = &mut taken.value;
         match rejected {
             Role::Request => {
-                entry.answered.get_or_insert(meta.frame);
+                entry.answered.get_or_insert(nz(meta.frame));
             }
             Role::Response => {
                 if let Some(obs) = entry.observe.as_mut()
@@ -853,7 +881,7 @@ impl ExchangeTracker {
             }
             _ => {}
         }
-        self.requests.put_back(key.clone(), taken);
+        self.requests.put_back(key, taken);
     }
 
     /// Adds one block to its transfer (RFC 7959 §2.2-§2.5).
