@@ -1,7 +1,7 @@
 //! AEAD seal/open for every [`AeadAlg`] OSCORE can use, with the key schedule done once per key.
 //!
-//! * AES-CCM (COSE 10-13, 30-33): `ccm::Ccm<Aes, Tag, Nonce>`, L = 15 - nonce length (13-byte
-//!   nonce: L = 2, at most 65535 bytes; 7-byte nonce: L = 8), tag 8 or 16 bytes.
+//! * AES-CCM (COSE 10-13, 30-33): [`super::ccm::Ccm`] over AES-128/256, L = 15 - nonce length
+//!   (13-byte nonce: L = 2, at most 65535 bytes; 7-byte nonce: L = 8), tag 8 or 16 bytes.
 //! * AES-GCM (COSE 1, 2, 3): `aes_gcm::AesGcm<Aes, U12>`, 16-byte tag.
 //! * ChaCha20/Poly1305 (COSE 24): RFC 8439, 16-byte tag.
 //!
@@ -11,14 +11,14 @@
 //! without verification: see [`AeadKey::decrypt_unverified`].
 
 use super::alg::AeadAlg;
+use super::ccm::{Ccm, CcmError};
 use super::error::{AeadError, CryptoError};
 use super::params::Secret;
 use aes::{Aes128, Aes192, Aes256};
 use aes_gcm::AesGcm;
-use ccm::Ccm;
-use ccm::aead::array::Array;
-use ccm::aead::consts::{U7, U8, U12, U13, U16};
-use ccm::aead::{AeadCore, AeadInOut, KeyInit};
+use aes_gcm::aead::array::Array;
+use aes_gcm::aead::consts::U12;
+use aes_gcm::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
 use std::fmt;
 
@@ -34,36 +34,26 @@ pub struct AeadKey {
 
 #[derive(Clone)]
 enum Cipher {
-    Ccm16_64_128(Box<Ccm<Aes128, U8, U13>>),
-    Ccm16_64_256(Box<Ccm<Aes256, U8, U13>>),
-    Ccm64_64_128(Box<Ccm<Aes128, U8, U7>>),
-    Ccm64_64_256(Box<Ccm<Aes256, U8, U7>>),
-    Ccm16_128_128(Box<Ccm<Aes128, U16, U13>>),
-    Ccm16_128_256(Box<Ccm<Aes256, U16, U13>>),
-    Ccm64_128_128(Box<Ccm<Aes128, U16, U7>>),
-    Ccm64_128_256(Box<Ccm<Aes256, U16, U7>>),
+    /// The four CCM variants of each key size (tag and nonce lengths are in the `Ccm`).
+    Ccm128(Box<Ccm<Aes128>>),
+    Ccm256(Box<Ccm<Aes256>>),
     Gcm128(Box<AesGcm<Aes128, U12>>),
     Gcm192(Box<AesGcm<Aes192, U12>>),
     Gcm256(Box<AesGcm<Aes256, U12>>),
     ChaCha(Box<ChaCha20Poly1305>),
 }
 
-/// Runs `$body` with `$c` bound to the concrete cipher of `$cipher`.
+/// Runs `$ccm` with `$c` bound to the CCM cipher, or `$aead` with `$c` bound to the concrete
+/// `AeadInOut` cipher of the others.
 macro_rules! with_cipher {
-    ($cipher:expr, $c:ident => $body:expr) => {
+    ($cipher:expr, $c:ident => ccm: $ccm:expr, aead: $aead:expr) => {
         match $cipher {
-            Cipher::Ccm16_64_128($c) => $body,
-            Cipher::Ccm16_64_256($c) => $body,
-            Cipher::Ccm64_64_128($c) => $body,
-            Cipher::Ccm64_64_256($c) => $body,
-            Cipher::Ccm16_128_128($c) => $body,
-            Cipher::Ccm16_128_256($c) => $body,
-            Cipher::Ccm64_128_128($c) => $body,
-            Cipher::Ccm64_128_256($c) => $body,
-            Cipher::Gcm128($c) => $body,
-            Cipher::Gcm192($c) => $body,
-            Cipher::Gcm256($c) => $body,
-            Cipher::ChaCha($c) => $body,
+            Cipher::Ccm128($c) => $ccm,
+            Cipher::Ccm256($c) => $ccm,
+            Cipher::Gcm128($c) => $aead,
+            Cipher::Gcm192($c) => $aead,
+            Cipher::Gcm256($c) => $aead,
+            Cipher::ChaCha($c) => $aead,
         }
     };
 }
@@ -76,6 +66,11 @@ impl fmt::Debug for AeadKey {
 
 fn init<A: KeyInit>(key: &[u8]) -> Option<Box<A>> {
     A::new_from_slice(key).ok().map(Box::new)
+}
+
+fn init_ccm<A: aes::cipher::KeyInit>(alg: AeadAlg, key: &[u8]) -> Option<Box<Ccm<A>>> {
+    let cipher = A::new_from_slice(key).ok()?;
+    Some(Box::new(Ccm::new(cipher, alg.tag_len(), alg.nonce_len())))
 }
 
 /// Result of decrypting a message whose tag (and possibly part of the ciphertext) was cut off
@@ -99,14 +94,14 @@ impl AeadKey {
             return Err(CryptoError::KeyLength { alg, expected: alg.key_len(), got: key.len() });
         }
         let cipher = match alg {
-            AeadAlg::AesCcm16_64_128 => init(key).map(Cipher::Ccm16_64_128),
-            AeadAlg::AesCcm16_64_256 => init(key).map(Cipher::Ccm16_64_256),
-            AeadAlg::AesCcm64_64_128 => init(key).map(Cipher::Ccm64_64_128),
-            AeadAlg::AesCcm64_64_256 => init(key).map(Cipher::Ccm64_64_256),
-            AeadAlg::AesCcm16_128_128 => init(key).map(Cipher::Ccm16_128_128),
-            AeadAlg::AesCcm16_128_256 => init(key).map(Cipher::Ccm16_128_256),
-            AeadAlg::AesCcm64_128_128 => init(key).map(Cipher::Ccm64_128_128),
-            AeadAlg::AesCcm64_128_256 => init(key).map(Cipher::Ccm64_128_256),
+            AeadAlg::AesCcm16_64_128
+            | AeadAlg::AesCcm64_64_128
+            | AeadAlg::AesCcm16_128_128
+            | AeadAlg::AesCcm64_128_128 => init_ccm(alg, key).map(Cipher::Ccm128),
+            AeadAlg::AesCcm16_64_256
+            | AeadAlg::AesCcm64_64_256
+            | AeadAlg::AesCcm16_128_256
+            | AeadAlg::AesCcm64_128_256 => init_ccm(alg, key).map(Cipher::Ccm256),
             AeadAlg::A128Gcm => init(key).map(Cipher::Gcm128),
             AeadAlg::A192Gcm => init(key).map(Cipher::Gcm192),
             AeadAlg::A256Gcm => init(key).map(Cipher::Gcm256),
@@ -149,7 +144,9 @@ impl AeadKey {
         };
         let (body, tag) = ciphertext_with_tag.split_at(body_len);
         let mut out = body.to_vec();
-        let r = with_cipher!(&self.cipher, c => open_with(c.as_ref(), nonce, aad, &mut out, tag));
+        let r = with_cipher!(&self.cipher, c =>
+            ccm: c.open(nonce, aad, &mut out, tag).map_err(Failure::from),
+            aead: open_with(c.as_ref(), nonce, aad, &mut out, tag));
         match r {
             Ok(()) => Ok(out),
             Err(Failure::Tag) => Err(AeadError::Authentication),
@@ -162,7 +159,7 @@ impl AeadKey {
         self.check_nonce(nonce)?;
         let mut out = Vec::with_capacity(plaintext.len() + self.alg.tag_len());
         out.extend_from_slice(plaintext);
-        let r = with_cipher!(&self.cipher, c => seal_with(c.as_ref(), nonce, aad, &mut out));
+        let r = with_cipher!(&self.cipher, c => ccm: ccm_seal(c, nonce, aad, &mut out).map_err(|_| ()), aead: seal_with(c.as_ref(), nonce, aad, &mut out));
         r.map_err(|_| self.too_long(plaintext.len()))?;
         Ok(out)
     }
@@ -184,7 +181,7 @@ impl AeadKey {
     pub fn decrypt_unverified(&self, nonce: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, AeadError> {
         self.check_nonce(nonce)?;
         let mut out = ciphertext.to_vec();
-        let r = with_cipher!(&self.cipher, c => seal_with(c.as_ref(), nonce, &[], &mut out));
+        let r = with_cipher!(&self.cipher, c => ccm: ccm_seal(c, nonce, &[], &mut out).map_err(|_| ()), aead: seal_with(c.as_ref(), nonce, &[], &mut out));
         r.map_err(|_| self.too_long(ciphertext.len()))?;
         out.truncate(ciphertext.len());
         Ok(out)
@@ -218,6 +215,25 @@ enum Failure {
     Length,
 }
 
+impl From<CcmError> for Failure {
+    fn from(e: CcmError) -> Failure {
+        match e {
+            CcmError::Tag => Failure::Tag,
+            CcmError::Length => Failure::Length,
+        }
+    }
+}
+
+/// Encrypts `buf` in place and appends the tag.
+fn ccm_seal<A>(c: &Ccm<A>, nonce: &[u8], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), CcmError>
+where
+    A: aes::cipher::BlockCipherEncrypt + aes::cipher::BlockSizeUser<BlockSize = aes::cipher::consts::U16>,
+{
+    let tag = c.seal(nonce, aad, buf)?;
+    buf.extend(tag.iter().take(c.tag_len()));
+    Ok(())
+}
+
 fn open_with<A: AeadInOut>(
     a: &A,
     nonce: &[u8],
@@ -231,11 +247,6 @@ fn open_with<A: AeadInOut>(
     let Ok(t) = <&Array<u8, A::TagSize>>::try_from(tag) else {
         return Err(Failure::Tag);
     };
-    // CCM rejects over-long inputs with the same opaque error as a bad tag: tell them apart
-    // before calling it.
-    if buf.len() > max_len::<A>() {
-        return Err(Failure::Length);
-    }
     a.decrypt_inout_detached(n, aad, buf.into(), t).map_err(|_| Failure::Tag)
 }
 
@@ -243,24 +254,9 @@ fn seal_with<A: AeadInOut>(a: &A, nonce: &[u8], aad: &[u8], buf: &mut Vec<u8>) -
     let Ok(n) = <&Array<u8, A::NonceSize>>::try_from(nonce) else {
         return Err(());
     };
-    if buf.len() > max_len::<A>() {
-        return Err(());
-    }
     let tag = a.encrypt_inout_detached(n, aad, buf.as_mut_slice().into()).map_err(|_| ())?;
     buf.extend_from_slice(tag.as_slice());
     Ok(())
-}
-
-/// Longest message the algorithm handles. CCM: 2^(8L) - 1 with L = 15 - nonce length (only the
-/// 13-byte-nonce variants, L = 2, are limiting in practice); GCM/ChaCha: far beyond any datagram.
-fn max_len<A: AeadCore>() -> usize {
-    use ccm::aead::array::typenum::Unsigned;
-    let nonce_len = A::NonceSize::USIZE;
-    // Only CCM has 7- and 13-byte nonces here; 12-byte nonces are GCM/ChaCha (no CCM variant).
-    match nonce_len {
-        13 => 0xffff,
-        _ => usize::MAX,
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 pub mod aead;
 pub mod alg;
 pub mod cbor;
+mod ccm;
 pub mod context;
 pub mod engine;
 pub mod error;
