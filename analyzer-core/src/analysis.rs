@@ -322,7 +322,7 @@ impl Analyzer {
                     offset,
                     detection,
                     exchange,
-                    oscore: oscore.map(Box::new),
+                    oscore,
                 }));
             }
         }

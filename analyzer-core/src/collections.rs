@@ -48,13 +48,6 @@ struct Slot<V> {
     value: V,
 }
 
-/// An entry taken out of a [`Bounded`], its deadline still queued.
-#[derive(Debug)]
-pub(crate) struct Taken<V> {
-    seq: u64,
-    pub(crate) value: V,
-}
-
 /// A map whose entries expire by capture time and that can be cut to a size, the entry with
 /// the earliest expiry (then the oldest) going first.
 ///
@@ -102,32 +95,12 @@ pub(crate) fn capped_map<K, V>(cap: usize) -> FastMap<K, V> {
 }
 
 impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
-    /// A table for at most `cap` live entries.
-    pub(crate) fn with_capacity(cap: usize) -> Self {
-        Bounded {
-            map: capped_map(cap),
-            in_order: VecDeque::with_capacity(reserve_for(cap)),
-            ..Default::default()
-        }
-    }
-
     pub(crate) fn get(&self, k: &K) -> Option<&V> {
         self.map.get(k).map(|s| &s.value)
     }
 
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         self.map.remove(k).map(|s| s.value)
-    }
-
-    /// Takes an entry out to update it: give it back with [`Bounded::put_back`] (same
-    /// deadline, nothing queued) or [`Bounded::insert`] (a new one), with no other insert into
-    /// this table in between (an insert may rebuild the deadlines from the entries present).
-    pub(crate) fn take(&mut self, k: &K) -> Option<Taken<V>> {
-        self.map.remove(k).map(|s| Taken { seq: s.seq, value: s.value })
-    }
-
-    pub(crate) fn put_back(&mut self, k: K, t: Taken<V>) {
-        self.map.insert(k, Slot { seq: t.seq, value: t.value });
     }
 
     /// Inserts (replacing any entry with the same key, which is returned).
@@ -196,15 +169,166 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         self.map.len()
     }
 
-    /// Every entry, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.map.iter().map(|(k, s)| (k, &s.value))
-    }
-
     /// Every entry, in no particular order; the tables' memory is released.
     pub(crate) fn take_all(&mut self) -> Vec<(K, V)> {
         let map = std::mem::take(self).map;
         map.into_iter().map(|(k, s)| (k, s.value)).collect()
+    }
+}
+
+/// A map with 64-bit keys whose entries leave in insertion order: when the front one expires,
+/// or when there are more than the cap. For tables whose entries mostly share one lifetime
+/// (CoAP deduplication and requests: EXCHANGE_LIFETIME from the message), where insertion
+/// order is expiry order as long as capture time moves forward.
+///
+/// Entries sit in a ring in insertion order and an index maps keys to their insertion number.
+/// Expiry and eviction only pop the ring's front (sequential reads): the index entry of a
+/// popped key is left behind, stale (its number is below the ring's front), and stale entries
+/// are swept out in one sequential pass once they make up a third of the index. So an
+/// eviction never reads a table slot at random, which at a full table costs a cache miss per
+/// message. A replaced or removed entry leaves an empty ring slot behind, dropped when it
+/// reaches the front; the ring is cut to twice the cap (plus a constant) whatever the traffic.
+///
+/// Order is kept loosely: an entry that outlives the newest one when it reaches the front
+/// (an observation extended by Max-Age) goes round to the back again; an entry inserted while
+/// capture time went back waits behind earlier insertions. Either way an entry is kept at most
+/// until the entries before it expire, and never beyond the cap.
+#[derive(Debug)]
+pub(crate) struct Fifo<V> {
+    /// Key -> insertion number (stale when below `base`).
+    index: FastMap<u64, u64>,
+    ring: VecDeque<FifoSlot<V>>,
+    /// Insertion number of the ring's front.
+    base: u64,
+    /// Live entries.
+    live: usize,
+    cap: usize,
+}
+
+#[derive(Debug)]
+struct FifoSlot<V> {
+    key: u64,
+    expires: i64,
+    /// None once replaced or removed.
+    value: Option<V>,
+}
+
+impl<V> Fifo<V> {
+    /// A table for at most `cap` live entries.
+    pub(crate) fn with_capacity(cap: usize) -> Self {
+        let cap = cap.max(1);
+        Fifo {
+            index: capped_map(cap),
+            ring: VecDeque::with_capacity(reserve_for(cap)),
+            base: 0,
+            live: 0,
+            cap,
+        }
+    }
+
+    /// Ring position of a key's entry (maybe an empty slot).
+    fn position(&self, k: &u64) -> Option<usize> {
+        let seq = *self.index.get(k)?;
+        usize::try_from(seq.checked_sub(self.base)?).ok()
+    }
+
+    pub(crate) fn get(&self, k: &u64) -> Option<&V> {
+        self.ring.get(self.position(k)?)?.value.as_ref()
+    }
+
+    pub(crate) fn get_mut(&mut self, k: &u64) -> Option<&mut V> {
+        let i = self.position(k)?;
+        self.ring.get_mut(i)?.value.as_mut()
+    }
+
+    pub(crate) fn remove(&mut self, k: &u64) -> Option<V> {
+        let i = self.position(k)?;
+        let v = self.ring.get_mut(i)?.value.take()?;
+        self.index.remove(k);
+        self.live -= 1;
+        Some(v)
+    }
+
+    /// Inserts at the back, replacing any entry with the same key (which is returned). The
+    /// table may then be over its cap: see [`Fifo::pop_over_cap`].
+    pub(crate) fn insert(&mut self, k: u64, value: V, expires: i128) -> Option<V> {
+        let old = self.position(&k).and_then(|i| self.ring.get_mut(i)).and_then(|s| s.value.take());
+        if old.is_none() {
+            self.live += 1;
+        }
+        self.push(k, value, saturate(expires));
+        old
+    }
+
+    fn push(&mut self, k: u64, value: V, expires: i64) {
+        let seq = self.base + self.ring.len() as u64;
+        self.index.insert(k, seq);
+        self.ring.push_back(FifoSlot { key: k, expires, value: Some(value) });
+        if self.index.len() > self.cap + self.cap / 2 + 64 {
+            let base = self.base;
+            self.index.retain(|_, seq| *seq >= base);
+        }
+    }
+
+    /// Removes the oldest entry while there are more than the cap (or too many empty slots).
+    pub(crate) fn pop_over_cap(&mut self) -> Option<(u64, V)> {
+        while self.live > self.cap || self.ring.len() > 2 * self.cap + 64 {
+            if let Some(e) = self.pop_front()? {
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    /// Removes one entry that expired at `now`, from the front.
+    pub(crate) fn pop_expired(&mut self, now: i128) -> Option<(u64, V)> {
+        let now = saturate(now);
+        loop {
+            let front = self.ring.front()?;
+            if front.value.is_some() && front.expires > now {
+                // Not due: go round if it outlives the newest entry, so that it does not hold
+                // up the entries behind it; else nothing is due.
+                if self.ring.back().is_none_or(|b| front.expires <= b.expires) {
+                    return None;
+                }
+                if let Some(slot) = self.ring.pop_front() {
+                    self.base += 1;
+                    if let Some(v) = slot.value {
+                        self.push(slot.key, v, slot.expires);
+                    }
+                }
+                continue;
+            }
+            if let Some(e) = self.pop_front()? {
+                return Some(e);
+            }
+        }
+    }
+
+    /// The front slot: Some(Some(entry)) when it was live, Some(None) for an empty one.
+    fn pop_front(&mut self) -> Option<Option<(u64, V)>> {
+        let slot = self.ring.pop_front()?;
+        self.base += 1;
+        if slot.value.is_some() {
+            self.live -= 1;
+        }
+        Some(slot.value.map(|v| (slot.key, v)))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Every entry, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u64, &V)> {
+        self.ring.iter().filter_map(|s| Some((&s.key, s.value.as_ref()?)))
+    }
+
+    /// Every entry, oldest first; the table's memory is released.
+    pub(crate) fn take_all(&mut self) -> Vec<(u64, V)> {
+        let ring = std::mem::take(&mut self.ring);
+        *self = Fifo::with_capacity(0);
+        ring.into_iter().filter_map(|s| Some((s.key, s.value?))).collect()
     }
 }
 
@@ -256,15 +380,64 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_put_back_keeps_its_deadline() {
-        let mut b = Bounded::default();
-        b.insert("a", 1, 10);
-        b.insert("b", 2, 20);
-        let mut t = b.take(&"a").unwrap();
-        t.value += 10;
-        b.put_back("a", t);
-        assert_eq!(b.in_order.len(), 2, "nothing queued");
-        assert_eq!(b.pop_expired(10), Some(("a", 11)));
+    fn fifo_expires_in_insertion_order_and_evicts_over_its_cap() {
+        let mut f = Fifo::with_capacity(3);
+        assert_eq!(f.insert(1, "a", 10), None);
+        assert_eq!(f.insert(2, "b", 20), None);
+        assert_eq!(f.insert(1, "a2", 30), Some("a"), "replaced");
+        assert_eq!(f.get(&1), Some(&"a2"));
+        assert_eq!(f.len(), 2);
+        // The replaced slot in front is skipped; "b" expires at 20.
+        assert_eq!(f.pop_expired(15), None);
+        assert_eq!(f.pop_expired(20), Some((2, "b")));
+        f.insert(3, "c", 40);
+        f.insert(4, "d", 50);
+        assert_eq!(f.pop_over_cap(), None);
+        f.insert(5, "e", 60);
+        assert_eq!(f.pop_over_cap(), Some((1, "a2")), "over the cap: the oldest goes");
+        assert_eq!(f.pop_over_cap(), None);
+        assert_eq!(f.get(&1), None);
+        assert_eq!((f.get(&3), f.get(&5), f.len()), (Some(&"c"), Some(&"e"), 3));
+        // A key whose entry left comes back as new; removal leaves nothing behind.
+        f.insert(1, "a3", 70);
+        assert_eq!(f.pop_over_cap(), Some((3, "c")));
+        assert_eq!(f.remove(&4), Some("d"));
+        *f.get_mut(&1).unwrap() = "a4";
+        let all: Vec<(u64, &str)> = f.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(all, [(5, "e"), (1, "a4")]);
+        assert_eq!(f.take_all(), [(5, "e"), (1, "a4")]);
+        assert_eq!(f.len(), 0);
+    }
+
+    #[test]
+    fn fifo_ring_stays_bounded_when_one_key_is_replaced_forever() {
+        let mut f = Fifo::with_capacity(4);
+        for i in 0..100_000u32 {
+            f.insert(u64::from(i % 2), i, 0);
+            assert_eq!(f.pop_over_cap(), None);
+        }
+        assert_eq!(f.len(), 2);
+        assert!(f.ring.len() <= 2 * 4 + 64 + 1, "{}", f.ring.len());
+        assert!(f.index.len() <= 4 + 2 + 64 + 1, "stale index entries are swept: {}", f.index.len());
+        assert_eq!((f.get(&0), f.get(&1)), (Some(&99_998), Some(&99_999)));
+        let mut left: Vec<u32> = std::iter::from_fn(|| f.pop_expired(0)).map(|(_, v)| v).collect();
+        left.sort_unstable();
+        assert_eq!(left, [99_998, 99_999]);
+    }
+
+    #[test]
+    fn fifo_entry_outliving_the_newest_goes_round() {
+        let mut f = Fifo::with_capacity(8);
+        f.insert(1, "observation", 1000);
+        f.insert(2, "b", 20);
+        f.insert(3, "c", 30);
+        // "observation" is not due and outlives "c": it goes behind it, and "b" is due.
+        assert_eq!(f.pop_expired(25), Some((2, "b")));
+        assert_eq!(f.pop_expired(25), None);
+        assert_eq!(f.pop_expired(30), Some((3, "c")));
+        assert_eq!(f.pop_expired(999), None);
+        assert_eq!(f.get(&1), Some(&"observation"));
+        assert_eq!(f.pop_expired(1000), Some((1, "observation")));
     }
 
     #[test]

@@ -39,7 +39,7 @@
 
 use super::message::{Message, MessageKind, MsgType};
 use super::options::{BlockValue, decode_uint, num};
-use crate::collections::Bounded;
+use crate::collections::{Bounded, Fifo};
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::hex;
 use crate::net::Endpoint;
@@ -334,11 +334,11 @@ struct BlockCtx<'a> {
 }
 
 /// Links messages into exchanges. Bounded state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ExchangeTracker {
     config: ExchangeConfig,
-    mids: Bounded<Key, MidEntry>,
-    requests: Bounded<Key, RequestEntry>,
+    mids: Fifo<MidEntry>,
+    requests: Fifo<RequestEntry>,
     /// Multicast key -> request key.
     multicast: Bounded<Key, Key>,
     transfers: Bounded<TransferKey, Transfer>,
@@ -421,14 +421,24 @@ fn block_option(msg: &Message, number: u16) -> Option<(BlockValue, Range<usize>)
     (v.szx != 7).then_some((v, o.range.clone()))
 }
 
+impl Default for ExchangeTracker {
+    fn default() -> Self {
+        ExchangeTracker::new(ExchangeConfig::default())
+    }
+}
+
 impl ExchangeTracker {
     pub fn new(config: ExchangeConfig) -> Self {
         let cap = config.max_live.max(1);
         ExchangeTracker {
-            mids: Bounded::with_capacity(cap),
-            requests: Bounded::with_capacity(cap),
+            mids: Fifo::with_capacity(cap),
+            requests: Fifo::with_capacity(cap),
+            multicast: Bounded::default(),
+            transfers: Bounded::default(),
+            body_bytes: 0,
+            summary: ExchangeSummary::default(),
+            digests: Default::default(),
             config,
-            ..Default::default()
         }
     }
 
@@ -706,6 +716,7 @@ impl ExchangeTracker {
         let token = msg.token();
         let (client, server) = (meta.dst, meta.src);
         let own_key = self.req_key(client, server, token);
+        let lifetime = self.lifetime();
         let mut key = None;
         if msg.mtype == MsgType::Ack
             && let Some((Some(k), _)) = acked
@@ -756,8 +767,8 @@ impl ExchangeTracker {
                 }
             }
         }
-        let entry_key = key.and_then(|k| self.requests.take(&k).map(|e| (k, e)));
-        let Some((key, mut taken)) = entry_key else {
+        let entry_key = key.and_then(|k| self.requests.get_mut(&k).map(|e| (k, e)));
+        let Some((key, entry)) = entry_key else {
             self.summary.unmatched_responses += 1;
             info.findings.push(finding(
                 FindingKind::CoapUnmatchedResponse,
@@ -777,7 +788,6 @@ impl ExchangeTracker {
             return None;
         };
 
-        let entry = &mut taken.value;
         info.request_frame = Some(entry.frame);
         info.response_time = Some(Nanos(meta.ts.nanos_since(entry.ts)));
         let observe_value = msg.first_option(num::OBSERVE).map(|v| decode_uint(v).unwrap_or(u64::MAX));
@@ -817,8 +827,23 @@ impl ExchangeTracker {
         }
         entry.answered.get_or_insert(nz(meta.frame));
 
+        let (request_ts, cache_key) = (entry.ts, entry.cache_key);
+        let block1_first = entry.block1_first.map_or(entry.frame, NonZeroU64::get);
+        let max_age = msg.uint_option(num::MAX_AGE).unwrap_or(60).min(u64::from(u32::MAX));
+        let kept_until = now + lifetime + i128::from(max_age) * 1_000_000_000;
+        if let Some(obs) = entry.observe.as_mut()
+            && observation_continues
+            && kept_until > obs.expires
+        {
+            // Kept longer: moved to the back of the table, where the latest expiries are.
+            obs.expires = kept_until;
+            if let Some(e) = self.requests.remove(&key) {
+                self.requests.insert(key, e, kept_until);
+            }
+        }
+
         if let Some((value, span)) = block_option(msg, num::BLOCK2) {
-            let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: entry.cache_key };
+            let tkey = TransferKey { kind: BlockKind::Block2, client, server, key: cache_key };
             info.block =
                 Some(self.add_block(tkey, self.block2_ctx(meta, msg, value, span), &mut info.findings));
         } else if let Some((value, _)) = block_option(msg, num::BLOCK1) {
@@ -827,20 +852,9 @@ impl ExchangeTracker {
                 num: value.num,
                 more: value.more,
                 size: value.size(),
-                transfer_first_frame: entry.block1_first.map_or(entry.frame, NonZeroU64::get),
+                transfer_first_frame: block1_first,
                 completed: None,
             });
-        }
-
-        let request_ts = entry.ts;
-        let max_age = msg.uint_option(num::MAX_AGE).unwrap_or(60).min(u64::from(u32::MAX));
-        let kept_until = now + self.lifetime() + i128::from(max_age) * 1_000_000_000;
-        match entry.observe.as_mut() {
-            Some(obs) if observation_continues && kept_until > obs.expires => {
-                obs.expires = kept_until;
-                self.requests.insert(key, taken.value, kept_until);
-            }
-            _ => self.requests.put_back(key, taken),
         }
         Some((key, request_ts))
     }
@@ -865,8 +879,7 @@ impl ExchangeTracker {
 
     /// A RST rejecting a request (it is answered) or a notification (the observation ends).
     fn on_reset(&mut self, meta: &MsgMeta, key: Key, rejected: Role, info: &mut ExchangeInfo) {
-        let Some(mut taken) = self.requests.take(&key) else { return };
-        let entry = &mut taken.value;
+        let Some(entry) = self.requests.get_mut(&key) else { return };
         match rejected {
             Role::Request => {
                 entry.answered.get_or_insert(nz(meta.frame));
@@ -881,7 +894,6 @@ impl ExchangeTracker {
             }
             _ => {}
         }
-        self.requests.put_back(key, taken);
     }
 
     /// Adds one block to its transfer (RFC 7959 §2.2-§2.5).
@@ -1105,14 +1117,13 @@ impl ExchangeTracker {
 
     fn enforce_caps(&mut self) {
         let cap = self.config.max_live.max(1);
-        while self.mids.len() > cap && self.mids.pop_first().is_some() {
-            self.summary.evicted += 1;
-        }
         while self.multicast.len() > cap && self.multicast.pop_first().is_some() {
             self.summary.evicted += 1;
         }
-        while self.requests.len() > cap {
-            let Some((_, e)) = self.requests.pop_first() else { break };
+        while self.mids.pop_over_cap().is_some() {
+            self.summary.evicted += 1;
+        }
+        while let Some((_, e)) = self.requests.pop_over_cap() {
             self.summary.evicted += 1;
             self.retire_request(e);
         }
@@ -1126,7 +1137,7 @@ impl ExchangeTracker {
     /// Summary at the end of the capture (unanswered requests, incomplete transfers). Clears
     /// the tracker's state.
     pub fn finish(&mut self) -> ExchangeSummary {
-        self.mids = Bounded::default();
+        self.mids = Fifo::with_capacity(0);
         self.multicast = Bounded::default();
         let mut requests = self.requests.take_all();
         requests.sort_unstable_by_key(|(_, e)| e.frame);

@@ -493,12 +493,15 @@ impl Engine {
     }
 
     /// Processes one CoAP message; `None` when it has nothing to do with OSCORE.
-    pub fn process(&mut self, input: MessageInput<'_>) -> Option<OscoreRecord> {
+    ///
+    /// Boxed: a record is large, and most messages of a plain CoAP capture have none (moving
+    /// an `Option` of the record copies all of it, `None` included).
+    pub fn process(&mut self, input: MessageInput<'_>) -> Option<Box<OscoreRecord>> {
         let m = input.message;
         self.prune(input.meta.ts);
         let opt = m.find_option(OPT_OSCORE).cloned();
         let record = match opt {
-            Some(o) => Some(self.protected(input, o.value.clone())),
+            Some(o) => Some(Box::new(self.protected(input, o.value.clone()))),
             None => self.unprotected(input),
         };
         if let Some(r) = &record {
@@ -509,7 +512,7 @@ impl Engine {
     }
 
     /// A plain CoAP error answering a protected request (RFC 8613 §8.2: 4.00, 4.01, 4.02).
-    fn unprotected(&mut self, input: MessageInput<'_>) -> Option<OscoreRecord> {
+    fn unprotected(&mut self, input: MessageInput<'_>) -> Option<Box<OscoreRecord>> {
         let m = input.message;
         let req = input.exchange.request_frame?;
         let entry = self.requests.get(&req)?;
@@ -530,7 +533,7 @@ impl Engine {
                 if diag.is_empty() { String::new() } else { format!(" ({diag:?})") }
             ),
         ).related([req]));
-        Some(r)
+        Some(Box::new(r))
     }
 
     fn protected(&mut self, input: MessageInput<'_>, value: Range<usize>) -> OscoreRecord {
