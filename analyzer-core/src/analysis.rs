@@ -316,14 +316,8 @@ impl Analyzer {
                     self.procedures(&meta, &message, o, &mut record.events, &mut findings);
                 }
                 self.count_coap(&message, &exchange, detection);
-                record.coap = Some(Box::new(CoapRecord {
-                    message,
-                    source,
-                    offset,
-                    detection,
-                    exchange,
-                    oscore,
-                }));
+                record.coap =
+                    Some(Box::new(CoapRecord { message, source, offset, detection, exchange, oscore }));
             }
         }
 

@@ -34,7 +34,8 @@
 //!   data, Low/Info for the rest).
 //!
 //! State is bounded: every table expires entries by capture time and holds at most
-//! `max_live` entries (the entry closest to expiry is evicted first); reassembled bodies are
+//! `max_live` entries (the oldest is evicted first; the message and request tables keep
+//! insertion order, `collections::Fifo`); reassembled bodies are
 //! kept up to `max_body_len` each and `max_total_body_bytes` together.
 
 use super::message::{Message, MessageKind, MsgType};
