@@ -4,40 +4,13 @@ use analyzer_core::analysis::{self, FrameRecord, Stats};
 use analyzer_core::capture::CaptureFormat;
 use analyzer_core::dissect;
 use analyzer_core::finding::Severity;
-use analyzer_core::net::LayerInfo;
 use analyzer_core::time::Nanos;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Source and destination as shown in the summary: UDP endpoints when there are some, else the
-/// innermost network or link addresses.
-pub fn addresses(r: &FrameRecord) -> (String, String) {
-    if let (Some(s), Some(d)) = (r.src, r.dst) {
-        return (s.to_string(), d.to_string());
-    }
-    for l in r.reassembled_layers.iter().rev().chain(r.layers.iter().rev()) {
-        match &l.info {
-            LayerInfo::Ipv4 { src, dst, .. } => return (src.to_string(), dst.to_string()),
-            LayerInfo::Ipv6 { src, dst, .. } => return (src.to_string(), dst.to_string()),
-            LayerInfo::Sixlowpan { header: analyzer_core::net::SixlowpanHeader::Iphc { src, dst, .. } } => {
-                return (src.to_string(), dst.to_string());
-            }
-            LayerInfo::Ethernet { src, dst, .. } => return (src.to_string(), dst.to_string()),
-            LayerInfo::Ieee802154 { src, dst, .. } => {
-                let show = |a: &Option<analyzer_core::net::MacAddr>| {
-                    a.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into())
-                };
-                return (show(src), show(dst));
-            }
-            _ => {}
-        }
-    }
-    ("-".into(), "-".into())
-}
-
 /// `  N  TIME  SRC -> DST  PROTO  LEN  INFO [! finding kinds]`
 pub fn write_summary_line(out: &mut impl Write, r: &FrameRecord) -> io::Result<()> {
-    let (src, dst) = addresses(r);
+    let (src, dst) = r.addresses();
     write!(
         out,
         "{:>5} {:>11} {src} -> {dst} {} {} {}",

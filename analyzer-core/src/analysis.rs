@@ -111,6 +111,33 @@ impl FrameRecord {
         self.findings.iter().map(|f| f.severity).max()
     }
 
+    /// Source and destination as a summary line shows them: UDP endpoints when there are
+    /// some, else the innermost network or link addresses ("-" when there are none).
+    pub fn addresses(&self) -> (String, String) {
+        use crate::net::{LayerInfo, SixlowpanHeader};
+        if let (Some(s), Some(d)) = (self.src, self.dst) {
+            return (s.to_string(), d.to_string());
+        }
+        for l in self.reassembled_layers.iter().rev().chain(self.layers.iter().rev()) {
+            match &l.info {
+                LayerInfo::Ipv4 { src, dst, .. } => return (src.to_string(), dst.to_string()),
+                LayerInfo::Ipv6 { src, dst, .. } => return (src.to_string(), dst.to_string()),
+                LayerInfo::Sixlowpan { header: SixlowpanHeader::Iphc { src, dst, .. } } => {
+                    return (src.to_string(), dst.to_string());
+                }
+                LayerInfo::Ethernet { src, dst, .. } => return (src.to_string(), dst.to_string()),
+                LayerInfo::Ieee802154 { src, dst, .. } => {
+                    let show = |a: &Option<crate::net::MacAddr>| {
+                        a.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into())
+                    };
+                    return (show(src), show(dst));
+                }
+                _ => {}
+            }
+        }
+        ("-".into(), "-".into())
+    }
+
     /// The topmost protocol name, as a Protocol column shows it.
     pub fn protocol(&self) -> &'static str {
         use crate::net::LayerInfo as L;

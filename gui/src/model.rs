@@ -361,7 +361,7 @@ impl RowBuilder {
 
     /// The row of `r`, appended to `batch`.
     pub fn push(&mut self, batch: &mut RowBatch, r: &FrameRecord) {
-        let (src_s, dst_s) = addresses(r);
+        let (src_s, dst_s) = r.addresses();
         let src = self.endpoint(src_s);
         let dst = self.endpoint(dst_s);
         let info = analysis::info(r);
@@ -459,33 +459,6 @@ impl RowBuilder {
         self.built = self.built.saturating_add(1);
         batch.rows.push(row);
     }
-}
-
-/// Source and destination as the CLI summary shows them: UDP endpoints, else the innermost
-/// network or link addresses.
-pub fn addresses(r: &FrameRecord) -> (String, String) {
-    use analyzer_core::net::{LayerInfo, SixlowpanHeader};
-    if let (Some(s), Some(d)) = (r.src, r.dst) {
-        return (s.to_string(), d.to_string());
-    }
-    for l in r.reassembled_layers.iter().rev().chain(r.layers.iter().rev()) {
-        match &l.info {
-            LayerInfo::Ipv4 { src, dst, .. } => return (src.to_string(), dst.to_string()),
-            LayerInfo::Ipv6 { src, dst, .. } => return (src.to_string(), dst.to_string()),
-            LayerInfo::Sixlowpan { header: SixlowpanHeader::Iphc { src, dst, .. } } => {
-                return (src.to_string(), dst.to_string());
-            }
-            LayerInfo::Ethernet { src, dst, .. } => return (src.to_string(), dst.to_string()),
-            LayerInfo::Ieee802154 { src, dst, .. } => {
-                let show = |a: &Option<analyzer_core::net::MacAddr>| {
-                    a.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "-".into())
-                };
-                return (show(src), show(dst));
-            }
-            _ => {}
-        }
-    }
-    ("-".into(), "-".into())
 }
 
 /// Sortable columns of the packet list (those of the CLI summary).
