@@ -6,6 +6,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The synthetic OSCORE samples (keys next to each capture): every AEAD, several contexts,
+/// the audit findings (nonce reuse, replay, failures, key-usage limits).
+const OSCORE_SAMPLES: [&str; 6] = [
+    "oscore-algorithms",
+    "oscore-multi-context",
+    "oscore-nonce-reuse",
+    "oscore-replay",
+    "oscore-failures",
+    "oscore-key-limits",
+];
+
 /// The OSCORE ID update samples (samples/idupdate/).
 const IDUPDATE_SAMPLES: [&str; 9] = [
     "idupdate-success",
@@ -81,14 +92,7 @@ fn cases() -> Vec<(String, Vec<String>)> {
     );
     // Synthetic OSCORE samples (keys next to each capture): every AEAD, several contexts, the
     // audit findings (nonce reuse, replay, failures, key-usage limits).
-    for s in [
-        "oscore-algorithms",
-        "oscore-multi-context",
-        "oscore-nonce-reuse",
-        "oscore-replay",
-        "oscore-failures",
-        "oscore-key-limits",
-    ] {
+    for s in OSCORE_SAMPLES {
         let path = format!("samples/{s}.pcapng");
         add(format!("oscore/{s}.txt"), &[&path]);
         add(format!("oscore/{s}.jsonl"), &["--format", "json", &path]);
@@ -142,14 +146,7 @@ fn cases() -> Vec<(String, Vec<String>)> {
         &["timeline", "samples/idupdate/idupdate-in-kudos.pcapng"],
     );
     // `kudoscope audit` (docs/audit.md): privacy items per boundary, observer's view, findings.
-    for s in [
-        "oscore-algorithms",
-        "oscore-multi-context",
-        "oscore-nonce-reuse",
-        "oscore-replay",
-        "oscore-failures",
-        "oscore-key-limits",
-    ] {
+    for s in OSCORE_SAMPLES {
         let path = format!("samples/{s}.pcapng");
         add(format!("audit/{s}.txt"), &["audit", &path]);
         add(format!("audit/{s}.json"), &["audit", "--format", "json", &path]);
