@@ -252,22 +252,27 @@ impl<V> Fifo<V> {
     /// Inserts at the back, replacing any entry with the same key (which is returned). The
     /// table may then be over its cap: see [`Fifo::pop_over_cap`].
     pub(crate) fn insert(&mut self, k: u64, value: V, expires: i128) -> Option<V> {
-        let old = self.position(&k).and_then(|i| self.ring.get_mut(i)).and_then(|s| s.value.take());
+        let old = self
+            .push(k, value, saturate(expires))
+            .and_then(|seq| usize::try_from(seq.checked_sub(self.base)?).ok())
+            .and_then(|i| self.ring.get_mut(i))
+            .and_then(|s| s.value.take());
         if old.is_none() {
             self.live += 1;
         }
-        self.push(k, value, saturate(expires));
         old
     }
 
-    fn push(&mut self, k: u64, value: V, expires: i64) {
+    /// Appends an entry; returns the insertion number the key had (maybe stale).
+    fn push(&mut self, k: u64, value: V, expires: i64) -> Option<u64> {
         let seq = self.base + self.ring.len() as u64;
-        self.index.insert(k, seq);
+        let prev = self.index.insert(k, seq);
         self.ring.push_back(FifoSlot { key: k, expires, value: Some(value) });
         if self.index.len() > self.cap + self.cap / 2 + 64 {
             let base = self.base;
             self.index.retain(|_, seq| *seq >= base);
         }
+        prev
     }
 
     /// Removes the oldest entry while there are more than the cap (or too many empty slots).
