@@ -174,15 +174,27 @@ impl fmt::Display for KeysWarning {
 /// Quotes a user-supplied value for an error message, unless it could be key material: long
 /// runs of hex digits are replaced by their length, long values are cut.
 pub fn safe_echo(s: &str) -> String {
+    shown(s, |v| format!("{v:?}"))
+}
+
+/// A name read from the input (an unknown field's), as an error's `field` shows it: escaped,
+/// not quoted (the message quotes it), and hidden or cut like [`safe_echo`]. A mangled file
+/// can put a secret where a name belongs.
+pub fn safe_name(s: &str) -> String {
+    shown(s, |v| v.escape_debug().to_string())
+}
+
+/// `s` rendered by `render`, unless it looks like key material (hidden) or is long (cut).
+fn shown(s: &str, render: impl Fn(&str) -> String) -> String {
     let hexish = s.chars().filter(|c| c.is_ascii_hexdigit()).count();
     if hexish >= 8 && hexish * 10 >= s.chars().count() * 8 {
         return format!("<{} characters, not shown>", s.chars().count());
     }
     if s.chars().count() > 48 {
         let cut: String = s.chars().take(40).collect();
-        return format!("{cut:?}...");
+        return format!("{}...", render(&cut));
     }
-    format!("{s:?}")
+    render(s)
 }
 
 #[cfg(test)]
@@ -224,5 +236,7 @@ mod tests {
         assert_eq!(safe_echo("AES-CCM-16-64-129"), "\"AES-CCM-16-64-129\"");
         assert_eq!(safe_echo("2b9dc18059e139220fb99e7df5abfaf0"), "<32 characters, not shown>");
         assert!(!safe_echo(&"x".repeat(100)).contains(&"x".repeat(41)));
+        assert_eq!(safe_name("aead_algo"), "aead_algo");
+        assert_eq!(safe_name("\"2b9dc18059e139220fb99e7df5abfaf0\""), "<34 characters, not shown>");
     }
 }

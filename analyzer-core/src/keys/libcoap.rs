@@ -24,7 +24,7 @@
 //! Unknown keywords and encodings are errors (libcoap refuses them too). The file is one
 //! endpoint's view: contexts are local/peer oriented.
 
-use super::error::{KeysError, KeysErrorKind, KeysWarning, Location, safe_echo, to_u32};
+use super::error::{KeysError, KeysErrorKind, KeysWarning, Location, safe_echo, safe_name, to_u32};
 use super::model::{
     ContextSource, FieldRef, KeyContext, KeysFormat, LoadedKeys, Orientation, PeerSlot, finish_context,
 };
@@ -178,7 +178,7 @@ impl<'a> Parser<'a> {
                 let names: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
                 return Err(self.err(
                     kw_at,
-                    Some(&kw.escape_debug().to_string()),
+                    Some(&safe_name(kw)),
                     KeysErrorKind::UnknownField { expected: names.join(", ") },
                 ));
             };

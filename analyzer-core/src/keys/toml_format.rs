@@ -4,7 +4,7 @@
 //! every error names the line, column and field. It is strict: unknown fields, wrong types,
 //! bad hex and out-of-range values are errors. Values of secret fields are never echoed.
 
-use super::error::{KeysError, KeysErrorKind, KeysWarning, Location, safe_echo};
+use super::error::{KeysError, KeysErrorKind, KeysWarning, Location, safe_echo, safe_name};
 use super::model::{
     ContextRole, ContextSource, EndpointHint, FieldRef, KeyContext, KeyLimits, KeysFormat, LoadedKeys,
     NameOrigin, Orientation, Peer, PeerSlot, check_name, derived_name, finish_context,
@@ -68,7 +68,7 @@ impl Reader<'_> {
             if !allowed.contains(&name) {
                 return Err(self.err(
                     k.span(),
-                    &format!("{prefix}{}", name.escape_debug()),
+                    &format!("{prefix}{}", safe_name(name)),
                     KeysErrorKind::UnknownField { expected: allowed.join(", ") },
                 ));
             }
