@@ -104,7 +104,7 @@ fn context_json<'a>(store: &'a ContextStore, c: &'a StoredContext, show_secrets:
     ContextJson {
         name: &c.name,
         generation: &c.label,
-        parent: c.parent.and_then(|id| store.get(id)).map(|p| p.name.as_str()),
+        parent: c.parent.and_then(|id| store.get(id)).map(|p| &*p.name),
         origin: origin_text(&c.origin),
         bootstrap: c.bootstrap,
         aead: p.aead.name(),

@@ -360,7 +360,7 @@ fn lane_json(lane: &Lane, store: &ContextStore, first: Timestamp, show_secrets: 
                             name: d.name.clone(),
                             generation: d.label.clone(),
                             kind: d.kind.as_str(),
-                            parent: d.parent.and_then(|p| store.get(p)).map(|p| p.name.clone()),
+                            parent: d.parent.and_then(|p| store.get(p)).map(|p| p.name.to_string()),
                             frame: d.frame,
                             master_secret: show_secrets.then(|| hex::encode(secret.expose())),
                             master_salt: show_secrets.then(|| hex::encode(salt.expose())),

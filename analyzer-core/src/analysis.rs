@@ -402,7 +402,7 @@ impl Analyzer {
             let root = store.get(ctx.root);
             Lane::new(
                 ctx.root,
-                root.map(|r| r.name.clone()).unwrap_or_default(),
+                root.map(|r| r.name.to_string()).unwrap_or_default(),
                 root.map_or(["A", "B"], |r| [r.slot_names.a, r.slot_names.b]),
             )
         });
@@ -428,11 +428,11 @@ impl Analyzer {
             let c = store.get(id);
             let derived = crate::timeline::DerivedCtx {
                 ctx: id,
-                name: c.map(|c| c.name.clone()).unwrap_or_default(),
-                label: c.map(|c| c.label.clone()).unwrap_or_default(),
+                name: c.map(|c| c.name.to_string()).unwrap_or_default(),
+                label: c.map(|c| c.label.to_string()).unwrap_or_default(),
                 kind: crate::oscore::store::CtxKind::IdUpdate,
                 parent: Some(d.base),
-                parent_label: store.get(d.base).map(|b| b.label.clone()),
+                parent_label: store.get(d.base).map(|b| b.label.to_string()),
                 frame: meta.frame,
             };
             self.id_update.derived(lane, d.root, derived, meta.frame, meta.ts);
@@ -643,7 +643,7 @@ pub fn oscore_summary(o: &OscoreRecord) -> String {
         }
     }
     if let Some(c) = &o.context {
-        if c.name.ends_with(c.label.as_str()) {
+        if c.name.ends_with(&*c.label) {
             let _ = write!(s, " {{{}}}", c.name);
         } else {
             let _ = write!(s, " {{{} {}}}", c.name, c.label);

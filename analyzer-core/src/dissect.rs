@@ -866,7 +866,7 @@ fn oscore_node(c: &CoapRecord, os: &OscoreRecord, lb: Labels) -> Node {
                 f(
                     lbl!(lb, "Partial IV: {}", hex::encode(&piv.value)),
                     "oscore.piv",
-                    FieldValue::Bytes(piv.value.clone()),
+                    FieldValue::Bytes(piv.value.to_vec()),
                 )
                 .at(span_of(piv.range.clone())),
             );
@@ -876,7 +876,7 @@ fn oscore_node(c: &CoapRecord, os: &OscoreRecord, lb: Labels) -> Node {
                 f(
                     lbl!(lb, "kid context: {}", hex::encode(&kc.value)),
                     "oscore.kid_context",
-                    FieldValue::Bytes(kc.value.clone()),
+                    FieldValue::Bytes(kc.value.to_vec()),
                 )
                 .at(span_of(kc.range.clone())),
             );
@@ -919,7 +919,7 @@ fn oscore_node(c: &CoapRecord, os: &OscoreRecord, lb: Labels) -> Node {
                 f(
                     lbl!(lb, "KUDOS nonce: {}", hex::encode(&k.nonce.value)),
                     "kudos.nonce",
-                    FieldValue::Bytes(k.nonce.value.clone()),
+                    FieldValue::Bytes(k.nonce.value.to_vec()),
                 )
                 .at(span_of(k.nonce.range.clone())),
             );
@@ -933,7 +933,7 @@ fn oscore_node(c: &CoapRecord, os: &OscoreRecord, lb: Labels) -> Node {
                         if kid.value.is_empty() { "(empty)".into() } else { hex::encode(&kid.value) }
                     ),
                     "oscore.kid",
-                    FieldValue::Bytes(kid.value.clone()),
+                    FieldValue::Bytes(kid.value.to_vec()),
                 )
                 .at(span_of(kid.range.clone())),
             );
@@ -952,12 +952,12 @@ fn oscore_node(c: &CoapRecord, os: &OscoreRecord, lb: Labels) -> Node {
         n.push(g(
             lbl!(lb, "Context: {} ({}), protected by the {}", ctx.name, ctx.label, ctx.sender_name),
             "oscore.context",
-            FieldValue::Str(ctx.name.clone()),
+            FieldValue::Str(ctx.name.to_string()),
         ));
         n.push(g(
             lbl!(lb, "Generation: {}", ctx.label),
             "oscore.generation",
-            FieldValue::Str(ctx.label.clone()),
+            FieldValue::Str(ctx.label.to_string()),
         ));
     }
     if let Some(r) = os.request_frame {
@@ -967,12 +967,12 @@ fn oscore_node(c: &CoapRecord, os: &OscoreRecord, lb: Labels) -> Node {
         n.push(g(
             lbl!(lb, "AAD request_kid: {}", hex::encode(k)),
             "oscore.request_kid",
-            FieldValue::Bytes(k.clone()),
+            FieldValue::Bytes(k.to_vec()),
         ));
         n.push(g(
             lbl!(lb, "AAD request_piv: {}", hex::encode(p)),
             "oscore.request_piv",
-            FieldValue::Bytes(p.clone()),
+            FieldValue::Bytes(p.to_vec()),
         ));
     }
     if let Some(nonce) = &os.nonce {
@@ -983,7 +983,7 @@ fn oscore_node(c: &CoapRecord, os: &OscoreRecord, lb: Labels) -> Node {
         n.push(g(
             lbl!(lb, "AEAD nonce: {}{from}", hex::encode(nonce)),
             "oscore.nonce",
-            FieldValue::Bytes(nonce.clone()),
+            FieldValue::Bytes(nonce.to_vec()),
         ));
     }
     match os.echo_recovery {

@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod bytes;
 pub mod capture;
 pub mod coap;
 mod collections;

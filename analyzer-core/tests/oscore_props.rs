@@ -212,7 +212,7 @@ proptest! {
         prop_assert_eq!(p.option.piv_value().unwrap_or_default(), piv.as_slice());
         prop_assert_eq!(p.option.kid_context_value(), kid_context.as_deref());
         prop_assert_eq!(p.option.kid_value(), kid.as_deref());
-        prop_assert_eq!(p.option.kudos().map(|k| (k.x, k.nonce.value.clone())), kudos.map(|(x, n)| (x, n.to_vec())));
+        prop_assert_eq!(p.option.kudos().map(|k| (k.x, k.nonce.value.to_vec())), kudos.map(|(x, n)| (x, n.to_vec())));
         prop_assert_eq!(wire.is_empty(), piv.is_empty() && kid_context.is_none() && kid.is_none() && !with_kudos);
     }
 }

@@ -176,10 +176,10 @@ impl ContextRow {
                 ContextRow {
                     id: c.id,
                     root: c.root,
-                    name: c.name.clone(),
-                    label: c.label.clone(),
+                    name: c.name.to_string(),
+                    label: c.label.to_string(),
                     generation: c.generation,
-                    parent: c.parent.and_then(|p| store.get(p)).map(|p| p.name.clone()),
+                    parent: c.parent.and_then(|p| store.get(p)).map(|p| p.name.to_string()),
                     origin,
                     derived,
                     bootstrap: c.bootstrap,
@@ -785,7 +785,7 @@ impl HexSources {
                 .coap
                 .as_ref()
                 .and_then(|x| x.oscore.as_ref())
-                .and_then(|o| o.plaintext.clone()),
+                .and_then(|o| o.plaintext().map(<[u8]>::to_vec)),
         }
     }
 

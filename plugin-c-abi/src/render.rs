@@ -169,11 +169,7 @@ pub fn item_summary(r: &FrameRecord) -> String {
 /// "d01 g0", or just the name when it already ends with the generation ("c1/g1"), as the
 /// CLI's summaries write it.
 pub fn context_label(ctx: &ContextRef) -> String {
-    if ctx.name.ends_with(ctx.label.as_str()) {
-        ctx.name.clone()
-    } else {
-        format!("{} {}", ctx.name, ctx.label)
-    }
+    if ctx.name.ends_with(&*ctx.label) { ctx.name.to_string() } else { format!("{} {}", ctx.name, ctx.label) }
 }
 
 /// What the plugin appends to the Info column (`None`: nothing to add), e.g.

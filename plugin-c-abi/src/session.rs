@@ -172,9 +172,6 @@ impl Stored {
                 if o.option_range.is_some() {
                     o.option = None;
                 }
-                if o.inner.is_some() {
-                    o.plaintext = None;
-                }
                 if let Some(inner) = &mut o.inner {
                     inner.findings = Vec::new();
                 }
@@ -260,8 +257,7 @@ impl Stored {
 
     /// The decrypted plaintext (the inner message's bytes), if any.
     pub fn plaintext(&self) -> Option<&[u8]> {
-        let inner = self.coap.as_ref()?.oscore.as_ref()?.inner.as_ref()?;
-        Some(&inner.bytes)
+        self.coap.as_ref()?.oscore.as_ref()?.plaintext()
     }
 }
 

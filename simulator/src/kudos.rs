@@ -691,7 +691,7 @@ impl Peer {
         self.store_ssn(&c);
         let kid = c.sender_id().to_vec();
         let option = option_value(&piv, None, kudos.as_ref().map(|(x, n)| (*x, n.as_slice())), Some(&kid));
-        let n = nonce(&kid, &piv, c.common_iv()).expect("IDs fit the nonce");
+        let n = nonce(&kid, &piv, c.common_iv()).expect("IDs fit the nonce").to_vec();
         let mut p = seal(&c.ctx, self.role, plain, true, option, n, &kid, &piv);
         p.nonce_id = kid.clone();
         p.nonce_piv = piv.clone();
@@ -721,7 +721,7 @@ impl Peer {
         let (option, n, nonce_id, nonce_piv) = if with_piv {
             let piv = c.next_piv();
             let id = c.sender_id().to_vec();
-            let n = nonce(&id, &piv, c.common_iv()).expect("IDs fit the nonce");
+            let n = nonce(&id, &piv, c.common_iv()).expect("IDs fit the nonce").to_vec();
             (option_value(&piv, None, kudos.as_ref().map(|(x, n)| (*x, n.as_slice())), None), n, id, piv)
         } else {
             (Vec::new(), req.state.nonce.clone(), req.state.kid.clone(), req.state.piv.clone())
@@ -833,7 +833,7 @@ impl Peer {
             let n = match &fixed_nonce {
                 Some(n) => n.clone(),
                 None => match nonce(c.recipient_id(), &f.piv, c.common_iv()) {
-                    Ok(n) => n,
+                    Ok(n) => n.to_vec(),
                     Err(_) => continue,
                 },
             };

@@ -266,7 +266,7 @@ impl SecCtx {
         let option = OscoreOption::build(&piv, kid_context.as_deref(), None, Some(&kid))
             .expect("valid OSCORE option fields")
             .emit();
-        let n = nonce(&kid, &piv, self.common_iv()).expect("IDs fit the nonce");
+        let n = nonce(&kid, &piv, self.common_iv()).expect("IDs fit the nonce").to_vec();
         let mut p = seal(self.view(Role::Client), Role::Client, plain, true, option, n, &kid, &piv);
         p.nonce_id = kid.clone();
         p.nonce_piv = piv.clone();
@@ -281,7 +281,7 @@ impl SecCtx {
         let (option, n, nonce_id, nonce_piv) = if own_piv {
             let ssn = self.next_ssn(Role::Server);
             let piv = piv_from_ssn(ssn).expect("SSN below 2^40");
-            let n = nonce(&self.def.server_id, &piv, self.common_iv()).expect("IDs fit the nonce");
+            let n = nonce(&self.def.server_id, &piv, self.common_iv()).expect("IDs fit the nonce").to_vec();
             let o = OscoreOption::build(&piv, None, None, None).expect("valid option").emit();
             (o, n, self.def.server_id.clone(), piv)
         } else {

@@ -313,7 +313,7 @@ impl Visible {
             kid: opt.and_then(|p| p.kid_value()).map(<[u8]>::to_vec),
             kid_context: opt.and_then(|p| p.kid_context_value()).map(<[u8]>::to_vec),
             piv,
-            kudos: opt.and_then(|p| p.kudos()).map(|k| (k.x, k.nonce.value.clone())),
+            kudos: opt.and_then(|p| p.kudos()).map(|k| (k.x, k.nonce.value.to_vec())),
             unprotected_error: o.status == Status::UnprotectedError,
         })
     }

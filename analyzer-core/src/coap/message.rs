@@ -569,10 +569,23 @@ impl Message {
     /// Parses an OSCORE plaintext (RFC 8613 §5.3) with explicit [`ParseOptions`]
     /// (`extended_token_length` does not apply).
     pub fn parse_plaintext_with(bytes: &[u8], opts: ParseOptions) -> Message {
+        Message::parse_plaintext_owned(bytes.to_vec(), opts)
+    }
+
+    /// [`Message::parse_plaintext_with`] keeping `bytes` (no copy: the engine hands over the
+    /// plaintext it just decrypted).
+    pub fn parse_plaintext_owned(bytes: Vec<u8>, opts: ParseOptions) -> Message {
+        let mut m = Message::plaintext_fields(&bytes, opts);
+        m.bytes = bytes;
+        m
+    }
+
+    /// Everything of a plaintext message but its `bytes` (left empty).
+    fn plaintext_fields(bytes: &[u8], opts: ParseOptions) -> Message {
         let len = bytes.len();
         let mut p = Parser { b: bytes, opts, findings: Vec::new(), complete: true };
         let mut m = Message {
-            bytes: bytes.to_vec(),
+            bytes: Vec::new(),
             kind: MessageKind::OscorePlaintext,
             version: 1,
             mtype: MsgType::Con,

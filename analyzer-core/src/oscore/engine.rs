@@ -15,10 +15,11 @@
 //! order. Responses use the context, nonce and AAD inputs of their request (matched by the
 //! exchange tracker, which handles empty tokens by endpoint and MID).
 
-use super::context::{DerivedContext, aad, nonce};
+use super::context::{DerivedContext, aad_into, nonce};
 use super::kudos::{self, LabelEncoding};
 use super::option::{KudosFields, OscoreOption, ParsedOption, ProblemClass};
-use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, NewContext, Origin, StoredContext};
+use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, Name, NewContext, Origin, StoredContext};
+use crate::bytes::SmallBytes;
 use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
 use crate::coap::message::Message;
 use crate::collections::FastMap;
@@ -26,9 +27,8 @@ use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::keys::PeerSlot;
 use crate::net::Endpoint;
 use crate::time::Timestamp;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::ops::Range;
 
 /// CoAP option numbers the engine looks at.
@@ -129,8 +129,8 @@ pub enum EchoRecovery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextRef {
     pub id: CtxId,
-    pub name: String,
-    pub label: String,
+    pub name: Name,
+    pub label: Name,
     pub generation: u32,
     pub kind: CtxKind,
     /// The context it was derived from, if any.
@@ -155,7 +155,7 @@ pub struct KudosRecord {
     /// The context it was derived from (CTX_OLD or CTX_BOOTSTRAP), when it opened, and its
     /// generation label.
     pub base: Option<CtxId>,
-    pub base_label: Option<String>,
+    pub base_label: Option<Name>,
     /// The other peer's input combined into CTX_NEW (convergent messages) and its frame.
     pub partner: Option<(Vec<u8>, u64)>,
     /// The own input that entered updateCtx (differs from `input` only in the x byte when the
@@ -176,15 +176,14 @@ pub struct OscoreRecord {
     pub option_range: Option<Range<usize>>,
     pub context: Option<ContextRef>,
     /// The AAD inputs: the request's kid and Partial IV (RFC 8613 §5.4).
-    pub request_kid: Option<Vec<u8>>,
-    pub request_piv: Option<Vec<u8>>,
+    pub request_kid: Option<SmallBytes>,
+    pub request_piv: Option<SmallBytes>,
     /// The request frame whose nonce/AAD a response used.
     pub request_frame: Option<u64>,
-    pub nonce: Option<Vec<u8>>,
+    pub nonce: Option<SmallBytes>,
     pub nonce_source: Option<NonceSource>,
-    /// The plaintext (code, options, payload), when decrypted.
-    pub plaintext: Option<Vec<u8>>,
-    /// The inner message parsed from the plaintext.
+    /// The inner message parsed from the plaintext (code, options, payload), when decrypted;
+    /// its `bytes` are the plaintext ([`OscoreRecord::plaintext`]).
     pub inner: Option<Message>,
     /// What the inner exchange tracker learned (inner Block-wise bodies, inner Observe),
     /// filled in by the analysis driver.
@@ -193,7 +192,7 @@ pub struct OscoreRecord {
     /// KUDOS fields and derivation, for messages with the d flag.
     pub kudos: Option<Box<KudosRecord>>,
     /// Candidate contexts tried, in order, with whether each verified.
-    pub tried: Vec<(String, bool)>,
+    pub tried: Vec<(Name, bool)>,
     /// Findings, spans relative to the CoAP message (or `Span::Decrypted` for the plaintext).
     pub findings: Vec<Finding>,
 }
@@ -210,7 +209,6 @@ impl OscoreRecord {
             request_frame: None,
             nonce: None,
             nonce_source: None,
-            plaintext: None,
             inner: None,
             inner_exchange: None,
             echo_recovery: None,
@@ -223,6 +221,11 @@ impl OscoreRecord {
     /// The parsed option, when it parsed.
     pub fn opt(&self) -> Option<&OscoreOption> {
         self.option.as_ref().map(|p| &p.option)
+    }
+
+    /// The plaintext (code, options, payload), when decrypted.
+    pub fn plaintext(&self) -> Option<&[u8]> {
+        self.inner.as_ref().map(|m| m.bytes.as_slice())
     }
 }
 
@@ -241,9 +244,9 @@ pub struct MessageInput<'a> {
 struct RequestEntry {
     ctx: Option<CtxId>,
     requester: PeerSlot,
-    kid: Vec<u8>,
-    piv: Vec<u8>,
-    nonce: Option<Vec<u8>>,
+    kid: SmallBytes,
+    piv: SmallBytes,
+    nonce: Option<SmallBytes>,
     /// A request that registered an observation (kept longer).
     observe: bool,
     last_used: Timestamp,
@@ -331,19 +334,19 @@ struct KudosUse {
 struct Opened {
     id: CtxId,
     slot: PeerSlot,
-    nonce: Vec<u8>,
+    nonce: SmallBytes,
     plaintext: Vec<u8>,
     verified: bool,
     kudos: Option<KudosUse>,
 }
 
 /// How to build the nonce of a message from a candidate context.
-#[derive(Debug, Clone)]
-enum NonceSpec {
+#[derive(Debug, Clone, Copy)]
+enum NonceSpec<'a> {
     /// The sender's ID (from the candidate context) and this Partial IV.
-    OwnPiv(Vec<u8>),
+    OwnPiv(&'a [u8]),
     /// A response without a Partial IV: the request's nonce.
-    Fixed(Vec<u8>),
+    Fixed(&'a [u8]),
 }
 
 /// A KUDOS input seen on the wire (kept per lineage for convergent derivations).
@@ -377,8 +380,13 @@ pub struct Engine {
     /// Request frames in insertion order, for expiry and the cap (entries already removed
     /// from `requests` are skipped lazily).
     request_order: VecDeque<u64>,
-    /// (sender endpoint, receiver endpoint, kid) -> context that last opened such a request.
-    winners: FastMap<(Endpoint, Endpoint, Vec<u8>), CtxId>,
+    /// Digest of (sender endpoint, receiver endpoint, kid) -> context that last opened such a
+    /// request (a digest collision, 2^-64, only costs one failed trial).
+    winners: FastMap<u64, CtxId>,
+    /// Seeded per process: association and ciphertext digests.
+    digests: foldhash::quality::RandomState,
+    /// Scratch buffer the AAD of each trial is built in.
+    aad: Vec<u8>,
     /// (context, protecting slot) -> PIV history.
     pivs: FastMap<(CtxId, PeerSlot), PivHistory>,
     /// KUDOS contexts already derived: (CTX_IN, X_N, label encoding) -> context.
@@ -387,12 +395,6 @@ pub struct Engine {
     kudos_inputs: FastMap<CtxId, Vec<KudosSeen>>,
     stats: EngineStats,
     last_prune: Option<Timestamp>,
-}
-
-fn digest(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
 }
 
 fn piv_u64(piv: &[u8]) -> u64 {
@@ -411,6 +413,8 @@ impl Engine {
             store,
             request_order: VecDeque::new(),
             winners: FastMap::default(),
+            digests: foldhash::quality::RandomState::default(),
+            aad: Vec::new(),
             pivs: FastMap::default(),
             kudos_cache: FastMap::default(),
             kudos_inputs: FastMap::default(),
@@ -596,8 +600,8 @@ impl Engine {
 
     fn remember_unopened_request(&mut self, input: MessageInput<'_>, r: &OscoreRecord) {
         if input.message.code.is_request() {
-            let kid = r.opt().and_then(OscoreOption::kid_value).map(<[u8]>::to_vec).unwrap_or_default();
-            let piv = r.opt().and_then(OscoreOption::piv_value).map(<[u8]>::to_vec).unwrap_or_default();
+            let kid = r.opt().and_then(OscoreOption::kid_value).map(SmallBytes::from).unwrap_or_default();
+            let piv = r.opt().and_then(OscoreOption::piv_value).map(SmallBytes::from).unwrap_or_default();
             self.remember_request(input, None, PeerSlot::A, kid, piv, None);
         }
     }
@@ -625,10 +629,9 @@ impl Engine {
     fn request(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord) {
         let m = input.message;
         let meta = input.meta;
+        // A copy without allocation (its fields are inline), so that `r` can be written to.
         let Some(opt) = r.opt().cloned() else { return };
-        let (Some(kid), Some(piv)) =
-            (opt.kid_value().map(<[u8]>::to_vec), opt.piv_value().map(<[u8]>::to_vec))
-        else {
+        let (Some(kid), Some(piv)) = (opt.kid_value(), opt.piv_value()) else {
             r.status = Status::MalformedOption;
             r.findings.push(oscore_finding(
                 FindingKind::OscoreMalformedOption,
@@ -641,30 +644,21 @@ impl Engine {
             self.remember_unopened_request(input, r);
             return;
         };
-        r.request_kid = Some(kid.clone());
-        r.request_piv = Some(piv.clone());
-        let kid_context = opt.kid_context_value().map(<[u8]>::to_vec);
-        let spec = NonceSpec::OwnPiv(piv.clone());
+        r.request_kid = Some(kid.into());
+        r.request_piv = Some(piv.into());
+        let kid_context = opt.kid_context_value();
+        let spec = NonceSpec::OwnPiv(piv);
         // Fast path: the context that opened this association's last request (with many
         // generations sharing a kid, sorting them all per message would dominate).
-        let winner =
-            if opt.kudos().is_none() { self.winner(&kid, kid_context.as_deref(), meta) } else { None };
+        let winner = if opt.kudos().is_none() { self.winner(kid, kid_context, meta) } else { None };
         let mut opened = None;
         if let Some((id, slot)) = winner {
             let first = [Cand::Existing { id, slot }];
-            opened = self.try_candidates(
-                &first,
-                &spec,
-                &kid,
-                &piv,
-                m.payload(),
-                input.missing_bytes,
-                r,
-                meta.frame,
-            );
+            opened =
+                self.try_candidates(&first, spec, kid, piv, m.payload(), input.missing_bytes, r, meta.frame);
         }
         let existing = if opened.is_none() {
-            let mut all = self.request_candidates(&kid, kid_context.as_deref(), meta);
+            let mut all = self.request_candidates(kid, kid_context, meta);
             all.retain(|c| Some(*c) != winner);
             all
         } else {
@@ -682,9 +676,9 @@ impl Engine {
         if opened.is_none() {
             opened = self.try_candidates(
                 &candidates,
-                &spec,
-                &kid,
-                &piv,
+                spec,
+                kid,
+                piv,
                 m.payload(),
                 input.missing_bytes,
                 r,
@@ -695,26 +689,18 @@ impl Engine {
             // A KUDOS message must not be protected with CTX_OLD; find out whether it was (the
             // KUDOS observer reports it as a conformance slip).
             let plain: Vec<Cand> = existing.iter().map(|&(id, slot)| Cand::Existing { id, slot }).collect();
-            opened = self.try_candidates(
-                &plain,
-                &spec,
-                &kid,
-                &piv,
-                m.payload(),
-                input.missing_bytes,
-                r,
-                meta.frame,
-            );
+            opened =
+                self.try_candidates(&plain, spec, kid, piv, m.payload(), input.missing_bytes, r, meta.frame);
         }
         let entry_nonce;
         match opened {
             Some(o) => {
-                self.winners.insert((meta.src, meta.dst, kid.clone()), o.id);
+                self.winners.insert(self.association(meta, kid), o.id);
                 entry_nonce = Some(o.nonce.clone());
                 let (id, slot) = (o.id, o.slot);
                 self.accept(input, r, o, NonceSource::OwnPiv);
                 // Replay / nonce reuse: one PIV per sender key.
-                self.check_piv(input, r, id, slot, &piv);
+                self.check_piv(input, r, id, slot, piv);
             }
             None => {
                 entry_nonce = r.nonce.clone();
@@ -724,7 +710,7 @@ impl Engine {
                     .into_iter()
                     .chain(candidates.iter().cloned())
                     .collect();
-                self.fail(r, &tried, &kid, kid_context.as_deref(), meta);
+                self.fail(r, &tried, kid, kid_context, meta);
             }
         }
         let requester = r.context.as_ref().map(|c| c.sender).unwrap_or(PeerSlot::A);
@@ -738,7 +724,7 @@ impl Engine {
             }
         }
         let ctx = r.context.as_ref().map(|c| c.id);
-        self.remember_request(input, ctx, requester, kid, piv, entry_nonce);
+        self.remember_request(input, ctx, requester, kid.into(), piv.into(), entry_nonce);
     }
 
     /// Keeps what responses to this request need (context, kid, PIV, nonce). Also done for
@@ -749,9 +735,9 @@ impl Engine {
         input: MessageInput<'_>,
         ctx: Option<CtxId>,
         requester: PeerSlot,
-        kid: Vec<u8>,
-        piv: Vec<u8>,
-        nonce: Option<Vec<u8>>,
+        kid: SmallBytes,
+        piv: SmallBytes,
+        nonce: Option<SmallBytes>,
     ) {
         // A retransmission keeps the first transmission's entry (responses point there).
         if input.exchange.retransmission_of.is_some() {
@@ -782,10 +768,15 @@ impl Engine {
         );
     }
 
+    /// The `winners` key of a request's association: sender and receiver endpoints and kid.
+    fn association(&self, meta: &MsgMeta, kid: &[u8]) -> u64 {
+        self.digests.hash_one((meta.src, meta.dst, kid))
+    }
+
     /// The context that opened the last request of this association (endpoint pair + kid),
     /// when it is still a candidate for `kid` / `kid context`.
     fn winner(&self, kid: &[u8], kid_context: Option<&[u8]>, meta: &MsgMeta) -> Option<(CtxId, PeerSlot)> {
-        let id = *self.winners.get(&(meta.src, meta.dst, kid.to_vec()))?;
+        let id = *self.winners.get(&self.association(meta, kid))?;
         let ctx = self.store.get(id)?;
         let ok = !ctx.bootstrap
             && ctx.kind != CtxKind::KudosTemp
@@ -803,7 +794,7 @@ impl Engine {
         kid_context: Option<&[u8]>,
         meta: &MsgMeta,
     ) -> Vec<(CtxId, PeerSlot)> {
-        let winner = self.winners.get(&(meta.src, meta.dst, kid.to_vec())).copied();
+        let winner = self.winners.get(&self.association(meta, kid)).copied();
         let mut c: Vec<(CtxId, PeerSlot)> = self
             .store
             .with_sender_id(kid)
@@ -919,7 +910,7 @@ impl Engine {
     fn try_candidates(
         &mut self,
         candidates: &[Cand],
-        spec: &NonceSpec,
+        spec: NonceSpec<'_>,
         request_kid: &[u8],
         request_piv: &[u8],
         ct: &[u8],
@@ -937,12 +928,13 @@ impl Engine {
                 Cand::Existing { id, slot } => {
                     let Some(ctx) = self.store.get(*id) else { continue };
                     let view = ctx.view(*slot);
-                    let result = open_view(view, spec, request_kid, request_piv, ct, missing);
+                    let (n, result) =
+                        open_view(view, spec, request_kid, request_piv, ct, missing, &mut self.aad);
                     r.tried.push((ctx.name.clone(), result.is_some()));
                     if r.nonce.is_none() {
-                        r.nonce = nonce_for(view, spec);
+                        r.nonce.clone_from(&n);
                     }
-                    result.map(|(pt, verified, n)| Opened {
+                    result.zip(n).map(|((pt, verified), n)| Opened {
                         id: *id,
                         slot: *slot,
                         nonce: n,
@@ -957,9 +949,10 @@ impl Engine {
                     if let Some(&id) = self.kudos_cache.get(&cache_key) {
                         let Some(ctx) = self.store.get(id) else { continue };
                         let view = ctx.view(kc.slot);
-                        let result = open_view(view, spec, request_kid, request_piv, ct, missing);
+                        let (n, result) =
+                            open_view(view, spec, request_kid, request_piv, ct, missing, &mut self.aad);
                         r.tried.push((ctx.name.clone(), result.is_some()));
-                        result.map(|(pt, verified, n)| Opened {
+                        result.zip(n).map(|((pt, verified), n)| Opened {
                             id,
                             slot: kc.slot,
                             nonce: n,
@@ -976,20 +969,21 @@ impl Engine {
                         let Ok(derived) = DerivedContext::derive(params) else { continue };
                         self.stats.kudos_derivations += 1;
                         let view = if kc.slot == PeerSlot::A { derived.clone() } else { derived.reversed() };
-                        let result = open_view(&view, spec, request_kid, request_piv, ct, missing);
+                        let (n, result) =
+                            open_view(&view, spec, request_kid, request_piv, ct, missing, &mut self.aad);
                         let what = match kc.kind {
                             CtxKind::KudosTemp => "CTX_TEMP",
                             _ => "CTX_NEW",
                         };
                         r.tried.push((
-                            format!("{what} from {} ({:?})", base.name, kc.encoding),
+                            format!("{what} from {} ({:?})", base.name, kc.encoding).into(),
                             result.is_some(),
                         ));
                         if r.nonce.is_none() {
-                            r.nonce = nonce_for(&view, spec);
+                            r.nonce.clone_from(&n);
                         }
-                        match result {
-                            Some((pt, verified, n)) => {
+                        match result.zip(n) {
+                            Some(((pt, verified), n)) => {
                                 self.stats.kudos_contexts += 1;
                                 let id = self.insert_kudos(kc, derived, frame);
                                 self.kudos_cache.insert(cache_key, id);
@@ -1041,7 +1035,7 @@ impl Engine {
                 };
                 // A restarted execution derives a second CTX_NEW of the same generation.
                 let taken = |label: &str| {
-                    self.store.iter().any(|c| self.store.lineage_root(c.id) == root && c.label == label)
+                    self.store.iter().any(|c| self.store.lineage_root(c.id) == root && *c.label == *label)
                 };
                 let mut label = format!("g{}", g + 1);
                 let mut n = 1;
@@ -1128,8 +1122,8 @@ impl Engine {
             }
         };
         let (spec, source) = match (opt.piv_value(), &entry.nonce) {
-            (Some(piv), _) => (NonceSpec::OwnPiv(piv.to_vec()), NonceSource::OwnPiv),
-            (None, Some(n)) => (NonceSpec::Fixed(n.clone()), NonceSource::RequestNonce),
+            (Some(piv), _) => (NonceSpec::OwnPiv(piv), NonceSource::OwnPiv),
+            (None, Some(n)) => (NonceSpec::Fixed(n), NonceSource::RequestNonce),
             (None, None) => {
                 r.status = Status::NoRequest;
                 return;
@@ -1137,7 +1131,7 @@ impl Engine {
         };
         let mut opened = self.try_candidates(
             &candidates,
-            &spec,
+            spec,
             &entry.kid,
             &entry.piv,
             m.payload(),
@@ -1149,7 +1143,7 @@ impl Engine {
             let plain = [Cand::Existing { id: req_ctx, slot: responder }];
             opened = self.try_candidates(
                 &plain,
-                &spec,
+                spec,
                 &entry.kid,
                 &entry.piv,
                 m.payload(),
@@ -1172,7 +1166,7 @@ impl Engine {
                 .collect();
             opened = self.try_candidates(
                 &newer,
-                &spec,
+                spec,
                 &entry.kid,
                 &entry.piv,
                 m.payload(),
@@ -1186,10 +1180,7 @@ impl Engine {
                 let id = o.id;
                 self.accept(input, r, o, source);
                 match (source, opt.piv_value()) {
-                    (NonceSource::OwnPiv, Some(piv)) => {
-                        let piv = piv.to_vec();
-                        self.check_piv(input, r, id, responder, &piv);
-                    }
+                    (NonceSource::OwnPiv, Some(piv)) => self.check_piv(input, r, id, responder, piv),
                     _ => self.check_pivless_response(input, r, req_frame),
                 }
                 if r.inner.as_ref().is_some_and(|i| i.code.0 == 0x81 && i.first_option(OPT_ECHO).is_some())
@@ -1238,7 +1229,7 @@ impl Engine {
             }
             r.kudos = Some(Box::new(KudosRecord {
                 x: k.x,
-                nonce: k.nonce.value.clone(),
+                nonce: k.nonce.value.to_vec(),
                 input: k.input(),
                 base: kudos_use.as_ref().map(|u| u.cand.base),
                 base_label: kudos_use
@@ -1301,7 +1292,7 @@ impl Engine {
                 ));
             }
         }
-        let inner = Message::parse_plaintext(&plaintext);
+        let inner = Message::parse_plaintext_owned(plaintext, crate::coap::message::ParseOptions::default());
         for f in &inner.findings {
             let mut f = f.clone();
             f.layer = Layer::Oscore;
@@ -1309,7 +1300,6 @@ impl Engine {
             r.findings.push(f);
         }
         r.inner = Some(inner);
-        r.plaintext = Some(plaintext);
     }
 
     /// Replay and nonce reuse for a message carrying its own PIV, under the key of `slot`.
@@ -1322,7 +1312,7 @@ impl Engine {
         piv: &[u8],
     ) {
         let frame = input.meta.frame;
-        let d = digest(input.message.payload());
+        let d = self.digests.hash_one(input.message.payload());
         let cap = self.config.piv_history;
         let history = self.pivs.entry((id, slot)).or_default();
         let kept = history.seen.len();
@@ -1388,7 +1378,7 @@ impl Engine {
     /// Responses without a PIV reuse the request's nonce under the responder's key: only one
     /// such response per request is safe (RFC 8613 §7.3, notifications must carry a PIV).
     fn check_pivless_response(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord, req_frame: u64) {
-        let d = digest(input.message.payload());
+        let d = self.digests.hash_one(input.message.payload());
         let Some(entry) = self.requests.get_mut(&req_frame) else { return };
         match entry.pivless_response {
             None => entry.pivless_response = Some((input.meta.frame, d)),
@@ -1437,7 +1427,7 @@ impl Engine {
             self.count_failure(r, *id, *slot);
         }
         let _ = meta;
-        let names: Vec<&str> = r.tried.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = r.tried.iter().map(|(n, _)| &**n).collect();
         r.findings.push(oscore_finding(
             FindingKind::OscoreTagMismatch,
             Severity::High,
@@ -1512,30 +1502,34 @@ impl Engine {
 }
 
 /// The nonce of a message under `view` (the protecting peer's view: Sender = that peer).
-fn nonce_for(view: &DerivedContext, spec: &NonceSpec) -> Option<Vec<u8>> {
+fn nonce_for(view: &DerivedContext, spec: NonceSpec<'_>) -> Option<SmallBytes> {
     match spec {
         NonceSpec::OwnPiv(piv) => nonce(&view.params().sender_id, piv, view.common_iv()).ok(),
-        NonceSpec::Fixed(n) => Some(n.clone()),
+        NonceSpec::Fixed(n) => Some(n.into()),
     }
 }
 
-/// Opens with the protecting peer's view of a context: `Some((plaintext, verified, nonce))`.
+/// Opens with the protecting peer's view of a context: the nonce (when one can be built) and,
+/// when it opened, `(plaintext, verified)`. The AAD is built in `aad`.
 fn open_view(
     view: &DerivedContext,
-    spec: &NonceSpec,
+    spec: NonceSpec<'_>,
     request_kid: &[u8],
     request_piv: &[u8],
     ct: &[u8],
     missing: usize,
-) -> Option<(Vec<u8>, bool, Vec<u8>)> {
-    let n = nonce_for(view, spec)?;
-    let a = aad(view.alg(), request_kid, request_piv);
+    aad: &mut Vec<u8>,
+) -> (Option<SmallBytes>, Option<(Vec<u8>, bool)>) {
+    let Some(n) = nonce_for(view, spec) else { return (None, None) };
+    aad_into(aad, view.alg(), request_kid, request_piv);
     let key = view.sender_aead();
-    if missing == 0 {
-        return key.open(&n, &a, ct).ok().map(|pt| (pt, true, n));
-    }
-    let reported = ct.len() + missing;
-    key.decrypt_truncated(&n, ct, reported).ok().map(|u| (u.plaintext, false, n))
+    let opened = if missing == 0 {
+        key.open(&n, aad, ct).ok().map(|pt| (pt, true))
+    } else {
+        let reported = ct.len() + missing;
+        key.decrypt_truncated(&n, ct, reported).ok().map(|u| (u.plaintext, false))
+    };
+    (Some(n), opened)
 }
 
 fn id_context_matches(ctx: &StoredContext, kid_context: &[u8]) -> bool {
@@ -1657,7 +1651,7 @@ mod tests {
         assert_eq!(r.status, Status::Decrypted, "{:?}", r.findings);
         let c = r.context.as_ref().unwrap();
         assert_eq!(
-            (c.kind, c.label.as_str(), c.generation, c.sender),
+            (c.kind, &*c.label, c.generation, c.sender),
             (CtxKind::KudosTemp, "g0-temp1", 0, PeerSlot::A)
         );
         assert_eq!(crate::hex::encode(r.nonce.as_ref().unwrap()), "cad94a4cdb9a2f7bff84e932f7");
@@ -1676,10 +1670,7 @@ mod tests {
             .unwrap();
         assert_eq!(r.status, Status::Decrypted, "{:?} tried {:?}", r.findings, r.tried);
         let c = r.context.as_ref().unwrap();
-        assert_eq!(
-            (c.kind, c.label.as_str(), c.generation, c.sender),
-            (CtxKind::KudosNew, "g1", 1, PeerSlot::B)
-        );
+        assert_eq!((c.kind, &*c.label, c.generation, c.sender), (CtxKind::KudosNew, "g1", 1, PeerSlot::B));
         assert_eq!(crate::hex::encode(r.nonce.as_ref().unwrap()), "059bdfeb06c0a2b8e0177aa254");
         assert_eq!(r.inner.as_ref().unwrap().code.0, 0x44);
         let k = r.kudos.as_ref().unwrap();
@@ -1723,7 +1714,7 @@ mod tests {
         assert_eq!(r.status, Status::Decrypted, "{:?}", r.findings);
         assert_eq!(e(r.nonce.as_ref().unwrap()), "bf35ae297d2dace810c52e99fc");
         let inner = r.inner.as_ref().unwrap();
-        assert_eq!(e(&r.plaintext.clone().unwrap()), "01b474656d70d10042");
+        assert_eq!(e(r.plaintext().unwrap()), "01b474656d70d10042");
         assert_eq!(inner.first_option(24), Some(&[0x42][..]));
         let resp = Message::parse(&h("6444a0b1cafe000190ff4003f897d4548e3b153f806144c975a1e5dc4d").unwrap());
         let meta = MsgMeta { frame: 2, ts: Timestamp::new(1, 1), src: ep(5683), dst: ep(40000) };
@@ -1732,14 +1723,14 @@ mod tests {
             .process(MessageInput { meta: &meta, message: &resp, exchange: &x, missing_bytes: 0 })
             .unwrap();
         assert_eq!(r.status, Status::Decrypted, "{:?}", r.findings);
-        assert_eq!(e(&r.plaintext.clone().unwrap()), "45d10b788142ff32312e35");
+        assert_eq!(e(r.plaintext().unwrap()), "45d10b788142ff32312e35");
         // CTX_B: client Sender ID 78 (the server's offer), server Sender ID 42 (the client's).
         let b = engine.derive_ids(0, &[0x78], &[0x42], 2).unwrap();
         let ctx = engine.store().get(b).unwrap();
         assert_eq!(e(ctx.view(PeerSlot::A).sender_key().expose()), "61c116e684efdac69b6f44fdde77ac01");
         assert_eq!(e(ctx.view(PeerSlot::A).recipient_key().expose()), "12a90049a301401bf7c968ae29fd8deb");
         assert_eq!(e(ctx.common_iv()), "be35ae297d2dace910c52e99f9");
-        assert_eq!((ctx.kind, ctx.parent, ctx.label.as_str()), (CtxKind::IdUpdate, Some(0), "g0-id1"));
+        assert_eq!((ctx.kind, ctx.parent, &*ctx.label), (CtxKind::IdUpdate, Some(0), "g0-id1"));
         assert_eq!(engine.derive_ids(0, &[0x78], &[0x42], 9), Some(b), "derived once");
     }
 

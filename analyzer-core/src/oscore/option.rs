@@ -12,6 +12,7 @@
 //! parsing stops there.
 
 use super::alg::AeadAlg;
+use crate::bytes::SmallBytes;
 use std::fmt;
 use std::ops::Range;
 
@@ -57,7 +58,7 @@ pub mod x_bits {
 pub struct Field {
     /// Bytes of the option value this field occupies.
     pub range: Range<usize>,
-    pub value: Vec<u8>,
+    pub value: SmallBytes,
 }
 
 /// The KUDOS fields `x` and `nonce` (present when flag d is set).
@@ -222,7 +223,7 @@ impl OptionProblem {
 /// writes the bytes it was parsed from (for a value without problems).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct OscoreOption {
-    flag_bytes: Vec<u8>,
+    flag_bytes: SmallBytes,
     piv: Option<Field>,
     kid_context: Option<Field>,
     kudos: Option<KudosFields>,
@@ -271,7 +272,7 @@ impl Reader<'_> {
         let end = self.pos.saturating_add(len);
         match self.value.get(self.pos..end) {
             Some(b) => {
-                let f = Field { range: self.pos..end, value: b.to_vec() };
+                let f = Field { range: self.pos..end, value: b.into() };
                 self.pos = end;
                 Ok(f)
             }
@@ -382,7 +383,7 @@ impl OscoreOption {
         let rest = r.pos..value.len();
         if opt.k() {
             let value = value.get(rest.clone()).unwrap_or_default().to_vec();
-            opt.kid = Some(Field { range: rest, value });
+            opt.kid = Some(Field { range: rest, value: value.into() });
         } else if !rest.is_empty() {
             problems.push(OptionProblem::TrailingBytes { range: rest });
         }
@@ -423,13 +424,13 @@ impl OscoreOption {
         }
         let mut opt = OscoreOption::default();
         if kudos.is_some() {
-            opt.flag_bytes = vec![b0 | flag::EXTENSION_1, flag::D];
+            opt.flag_bytes = [b0 | flag::EXTENSION_1, flag::D].into();
         } else if b0 != 0 {
-            opt.flag_bytes = vec![b0];
+            opt.flag_bytes = [b0].into();
         }
         let mut pos = opt.flag_bytes.len();
         let mut field = |len: usize, value: &[u8]| {
-            let f = Field { range: pos..pos + len, value: value.to_vec() };
+            let f = Field { range: pos..pos + len, value: value.into() };
             pos += len;
             f
         };
@@ -581,18 +582,18 @@ mod tests {
         assert!(p.problems.is_empty());
         let o = &p.option;
         assert_eq!((o.n(), o.k(), o.h(), o.d()), (1, true, false, false));
-        assert_eq!(o.piv(), Some(&Field { range: 1..2, value: vec![0x05] }));
-        assert_eq!(o.kid(), Some(&Field { range: 2..3, value: vec![0x25] }));
+        assert_eq!(o.piv(), Some(&Field { range: 1..2, value: vec![0x05].into() }));
+        assert_eq!(o.kid(), Some(&Field { range: 2..3, value: vec![0x25].into() }));
         assert_eq!(o.emit(), h("090525").unwrap());
 
         let p = parse_hex("0900");
         assert!(p.problems.is_empty());
         assert_eq!(p.option.piv_value(), Some(&[0u8][..]));
-        assert_eq!(p.option.kid(), Some(&Field { range: 2..2, value: vec![] }));
+        assert_eq!(p.option.kid(), Some(&Field { range: 2..2, value: vec![].into() }));
 
         let p = parse_hex("19050544616c656b");
         assert!(p.problems.is_empty());
-        assert_eq!(p.option.kid_context(), Some(&Field { range: 3..8, value: b"Dalek".to_vec() }));
+        assert_eq!(p.option.kid_context(), Some(&Field { range: 3..8, value: b"Dalek".to_vec().into() }));
         assert_eq!(p.option.kid_context_len_at(), Some(2));
         assert_eq!(p.option.kid_value(), Some(&[][..]));
 
@@ -615,7 +616,7 @@ mod tests {
         let o = &p.option;
         assert!(o.extension_1() && o.k() && o.d());
         assert_eq!(o.flag_bytes(), &[0x89, 0x01]);
-        assert_eq!(o.piv(), Some(&Field { range: 2..3, value: vec![0] }));
+        assert_eq!(o.piv(), Some(&Field { range: 2..3, value: vec![0].into() }));
         let k = o.kudos().unwrap();
         assert_eq!((k.x, k.x_at), (0x07, 3));
         assert_eq!(k.nonce.range, 4..12);
@@ -623,7 +624,7 @@ mod tests {
         assert!(!k.convergent() && !k.no_fs() && !k.preserve_observations() && !k.reserved_bit());
         assert_eq!(k.declared_nonce_len(), 8);
         assert_eq!(k.input(), h("07018a278f7faab55a").unwrap());
-        assert_eq!(o.kid(), Some(&Field { range: 12..12, value: vec![] }));
+        assert_eq!(o.kid(), Some(&Field { range: 12..12, value: vec![].into() }));
 
         let p = parse_hex("8101004725a8991cd700ac01");
         assert!(p.problems.is_empty());
@@ -638,12 +639,12 @@ mod tests {
         assert!(p.problems.is_empty());
         let o = &p.option;
         assert_eq!(o.n(), 2);
-        assert_eq!(o.piv(), Some(&Field { range: 2..4, value: vec![0x15, 0xb3] }));
+        assert_eq!(o.piv(), Some(&Field { range: 2..4, value: vec![0x15, 0xb3].into() }));
         assert_eq!(o.kid_context_len_at(), Some(4));
-        assert_eq!(o.kid_context(), Some(&Field { range: 5..8, value: vec![0x0a, 0x0b, 0x0c] }));
+        assert_eq!(o.kid_context(), Some(&Field { range: 5..8, value: vec![0x0a, 0x0b, 0x0c].into() }));
         let k = o.kudos().unwrap();
         assert_eq!((k.x, k.x_at, k.nonce.range.clone()), (0x07, 8, 9..17));
-        assert_eq!(o.kid(), Some(&Field { range: 17..18, value: vec![0xaa] }));
+        assert_eq!(o.kid(), Some(&Field { range: 17..18, value: vec![0xaa].into() }));
         assert_eq!(o.emit(), v);
         assert_eq!(
             OscoreOption::build(

@@ -134,15 +134,19 @@ pub struct KeyUsage {
     pub last_frame: Option<u64>,
 }
 
+/// A context name or generation label: shared, so that every record naming the context
+/// costs a reference count, not a copy.
+pub type Name = std::sync::Arc<str>;
+
 /// One context.
 #[derive(Debug)]
 pub struct StoredContext {
     pub id: CtxId,
     /// Keys-file name, or `<parent name>/<label>` for derived contexts.
-    pub name: String,
+    pub name: Name,
     /// Generation label shown in timelines: "g0" for loaded contexts, "g1", "g2"... for each
     /// KUDOS CTX_NEW, with suffixes for temporary contexts.
-    pub label: String,
+    pub label: Name,
     pub generation: u32,
     pub parent: Option<CtxId>,
     /// The loaded context this one descends from (itself for loaded contexts): one lineage is
@@ -315,8 +319,8 @@ impl ContextStore {
         }
         self.contexts.push(StoredContext {
             id,
-            name: c.name,
-            label: c.label,
+            name: c.name.into(),
+            label: c.label.into(),
             generation: c.generation,
             parent: c.parent,
             root,

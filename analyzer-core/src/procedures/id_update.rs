@@ -166,13 +166,13 @@ impl IdUpdateObserver {
                 && o.record.request_frame == Some(req)
                 && let Some(p) = lane.procedures.get_mut(index)
             {
-                p.add_message(o.arrow(s, o.summary(), ctx.label.clone()));
+                p.add_message(o.arrow(s, o.summary(), ctx.label.to_string()));
                 st.closing = None;
             }
             if let Some(run) = st.run.as_mut()
                 && let Some(p) = lane.procedures.get_mut(run.index)
             {
-                p.add_message(o.arrow(s, o.summary(), ctx.label.clone()));
+                p.add_message(o.arrow(s, o.summary(), ctx.label.to_string()));
                 run.quiet += 1;
                 if !run.completed && run.quiet >= self.config.quiet_messages {
                     let run = run.clone();
@@ -310,7 +310,7 @@ impl IdUpdateObserver {
             (None, Some(a)) => format!("Ack {}", show(a)),
             (None, None) => String::new(),
         };
-        p.add_message(o.arrow(s, label, ctx.label.clone()));
+        p.add_message(o.arrow(s, label, ctx.label.to_string()));
 
         // Acknowledgements.
         if let Some(a) = &ack {

@@ -212,7 +212,7 @@ impl KudosObserver {
                             if convergent { "convergent" } else { "divergent" },
                             kind_of(o.is_request)
                         ),
-                        ctx.label.clone(),
+                        ctx.label.to_string(),
                     )
                 };
                 if !convergent {
@@ -250,7 +250,7 @@ impl KudosObserver {
                 // CTX_NEW re-derived with new IDs (ID update inside KUDOS) is CTX_NEW too.
                 let as_new =
                     if ctx.kind == CtxKind::IdUpdate { ctx.parent.unwrap_or(ctx.id) } else { ctx.id };
-                self.ordinary(lane, o, &mut out, root, s, as_new, ctx.label.clone())
+                self.ordinary(lane, o, &mut out, root, s, as_new, &ctx.label)
             }
         }
         out
@@ -454,7 +454,7 @@ impl KudosObserver {
         root: CtxId,
         s: PeerSlot,
         ctx: CtxId,
-        label: String,
+        label: &str,
     ) {
         let who = name_of(lane, s);
         if o.record.context.as_ref().is_some_and(|c| c.retired) {
@@ -485,7 +485,7 @@ impl KudosObserver {
             p.mark(o.frame, o.ts, MarkerKind::Flag, format!("non-KUDOS message while {}", state.as_str()));
         }
         if uses_new {
-            p.add_message(o.arrow(s, o.summary(), label));
+            p.add_message(o.arrow(s, o.summary(), label.to_string()));
             // Whoever sends with CTX_NEW holds it; the receiver now has key confirmation.
             if let Some(ps) = st.peers.get_mut(idx(s))
                 && *ps == PeerState::Busy
@@ -630,14 +630,14 @@ fn record_derived(
     let text = format!("{what} {} derived from {}", ctx.label, parent_label.as_deref().unwrap_or("CTX_OLD"));
     p.derived.push(DerivedCtx {
         ctx: ctx.id,
-        name: ctx.name.clone(),
-        label: ctx.label.clone(),
+        name: ctx.name.to_string(),
+        label: ctx.label.to_string(),
         kind: ctx.kind,
         parent: base,
-        parent_label,
+        parent_label: parent_label.map(|l| l.to_string()),
         frame: o.frame,
     });
-    p.mark(o.frame, o.ts, MarkerKind::Derived { ctx: ctx.id, label: ctx.label.clone() }, text.clone());
+    p.mark(o.frame, o.ts, MarkerKind::Derived { ctx: ctx.id, label: ctx.label.to_string() }, text.clone());
     out.events.push(event(root, p, text));
 }
 
