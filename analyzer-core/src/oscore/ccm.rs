@@ -104,23 +104,40 @@ impl<C> BlockSizeUser for Job<'_, C> {
 
 type Blk = aes::Block;
 
-/// XORs `data` into `x` from byte `at` on (what fits).
-fn xor_at(x: &mut [u8], at: usize, data: &[u8]) {
-    for (a, b) in x.iter_mut().skip(at).zip(data) {
-        *a ^= b;
+/// `x ^= y`, 16 bytes at once.
+fn xor16(x: &mut Blk, y: [u8; 16]) {
+    let v = u128::from_ne_bytes((*x).into()) ^ u128::from_ne_bytes(y);
+    *x = v.to_ne_bytes().into();
+}
+
+/// Copies `data` into `b` from byte `at` on (what fits).
+fn put(b: &mut [u8; 16], at: usize, data: &[u8]) {
+    for (d, s) in b.iter_mut().skip(at).zip(data) {
+        *d = *s;
     }
 }
 
-/// Copies `data` into `x` from byte `at` on (what fits).
-fn put_at(x: &mut [u8], at: usize, data: &[u8]) {
-    for (a, b) in x.iter_mut().skip(at).zip(data) {
-        *a = *b;
+/// Up to 16 bytes, zero-padded to a block.
+fn padded(data: &[u8]) -> [u8; 16] {
+    if let Ok(full) = <[u8; 16]>::try_from(data) {
+        return full;
     }
+    let mut b = [0; 16];
+    put(&mut b, 0, data);
+    b
 }
 
-/// The last `l` bytes of `v`, big-endian (l <= 8).
-fn be_tail(v: u64, l: usize) -> impl Iterator<Item = u8> {
-    v.to_be_bytes().into_iter().skip(8 - l)
+/// `flags || nonce || number` (the number in the last `l` bytes, big-endian, `l <= 8`).
+fn block(template: &Blk, flags: u8, number: u64, l: usize) -> Blk {
+    let mut b = *template;
+    if let Some(first) = b.first_mut() {
+        *first = flags;
+    }
+    let n = number.to_be_bytes();
+    if let (Some(dst), Some(src)) = (b.get_mut(16 - l..), n.get(8 - l..)) {
+        dst.copy_from_slice(src);
+    }
+    b
 }
 
 impl<C> BlockCipherEncClosure for Job<'_, C> {
@@ -130,21 +147,16 @@ impl<C> BlockCipherEncClosure for Job<'_, C> {
         let n = nonce.len();
         let l = 15 - n;
         // B_0 and A_i share the layout: flags || nonce || a number in the last L bytes.
-        let block = |flags: u8, number: u64| {
-            let mut a = Blk::default();
-            for (d, s) in a
-                .iter_mut()
-                .zip(std::iter::once(flags).chain(nonce.iter().copied()).chain(be_tail(number, l)))
-            {
-                *d = s;
-            }
-            a
-        };
+        let mut template = Blk::default();
+        if let Some(dst) = template.get_mut(1..1 + n) {
+            dst.copy_from_slice(nonce);
+        }
         let ctr = |buf: &mut [u8]| {
             for (i, chunk) in buf.chunks_mut(16).enumerate() {
-                let mut s = block((l - 1) as u8, i as u64 + 1);
+                let mut s = block(&template, (l - 1) as u8, i as u64 + 1, l);
                 backend.encrypt_block_inplace(&mut s);
-                xor_at(chunk, 0, &s);
+                xor16(&mut s, padded(chunk));
+                chunk.copy_from_slice(s.get(..chunk.len()).unwrap_or_default());
             }
         };
         // Decryption: the MAC is over the plaintext, so the keystream goes first.
@@ -155,43 +167,43 @@ impl<C> BlockCipherEncClosure for Job<'_, C> {
         // CBC-MAC over B_0, the length-prefixed AAD and the plaintext.
         let adata = u8::from(!aad.is_empty()) << 6;
         let m = ((ccm.tag_len as u8).saturating_sub(2) / 2) << 3;
-        let mut x = block(adata | m | (l - 1) as u8, buf.len() as u64);
+        let mut x = block(&template, adata | m | (l - 1) as u8, buf.len() as u64, l);
         backend.encrypt_block_inplace(&mut x);
         if !aad.is_empty() {
-            let mut prefix = [0u8; 10];
+            // The first block: the length prefix (2 bytes below 0xFF00, else 0xFFFE + 4 bytes,
+            // else 0xFFFF + 8 bytes), then as much AAD as fits.
             let a = aad.len() as u64;
+            let mut first = [0u8; 16];
             let plen = if a < 0xff00 {
-                put_at(&mut prefix, 0, &(a as u16).to_be_bytes());
+                put(&mut first, 0, &(a as u16).to_be_bytes());
                 2
             } else if a <= u64::from(u32::MAX) {
-                put_at(&mut prefix, 0, &[0xff, 0xfe]);
-                put_at(&mut prefix, 2, &(a as u32).to_be_bytes());
+                put(&mut first, 0, &[0xff, 0xfe]);
+                put(&mut first, 2, &(a as u32).to_be_bytes());
                 6
             } else {
-                put_at(&mut prefix, 0, &[0xff, 0xff]);
-                put_at(&mut prefix, 2, &a.to_be_bytes());
+                put(&mut first, 0, &[0xff, 0xff]);
+                put(&mut first, 2, &a.to_be_bytes());
                 10
             };
-            // The first block: the length prefix, then as much AAD as fits.
             let (head, rest) = aad.split_at((16 - plen).min(aad.len()));
-            xor_at(&mut x, 0, prefix.get(..plen).unwrap_or_default());
-            xor_at(&mut x, plen, head);
+            put(&mut first, plen, head);
+            xor16(&mut x, first);
             backend.encrypt_block_inplace(&mut x);
             for chunk in rest.chunks(16) {
-                xor_at(&mut x, 0, chunk);
+                xor16(&mut x, padded(chunk));
                 backend.encrypt_block_inplace(&mut x);
             }
         }
         for chunk in buf.chunks(16) {
-            xor_at(&mut x, 0, chunk);
+            xor16(&mut x, padded(chunk));
             backend.encrypt_block_inplace(&mut x);
         }
 
-        let mut s0 = block((l - 1) as u8, 0);
+        let mut s0 = block(&template, (l - 1) as u8, 0, l);
         backend.encrypt_block_inplace(&mut s0);
-        for ((t, m), s) in tag.iter_mut().zip(x.iter()).zip(s0.iter()).take(ccm.tag_len) {
-            *t = m ^ s;
-        }
+        xor16(&mut s0, x.into());
+        *tag = s0.into();
         if seal {
             ctr(buf);
         }
