@@ -357,6 +357,7 @@ impl Lane {
         }
         if let (Some(sid), Some(set)) = (sender_id, self.sender_ids.get_mut(i))
             && set.len() < MAX_ENDPOINTS
+            && !set.contains(sid)
         {
             set.insert(sid.to_vec());
         }

@@ -262,7 +262,9 @@ struct RequestEntry {
 /// PIVs seen under one key, for replay and nonce-reuse detection.
 #[derive(Debug, Default)]
 struct PivHistory {
-    seen: BTreeMap<u64, (u64, u64)>,
+    /// (PIV, first frame, ciphertext digest), ascending by PIV. Senders count up, so a new PIV
+    /// almost always goes at the back; an older one is found by binary search.
+    seen: VecDeque<(u64, u64, u64)>,
     /// PIVs below this were forgotten (window).
     floor: u64,
 }
@@ -282,13 +284,20 @@ impl PivHistory {
     /// Forgets all but the `n` highest PIVs (the window floor moves up).
     fn shrink_to(&mut self, n: usize) {
         while self.seen.len() > n {
-            let Some((lowest, _)) = self.seen.pop_first() else { break };
+            let Some((lowest, _, _)) = self.seen.pop_front() else { break };
             self.floor = lowest + 1;
         }
     }
 
     fn check_insert(&mut self, piv: u64, frame: u64, digest: u64, cap: usize) -> PivCheck {
-        if let Some(&(first, d)) = self.seen.get(&piv) {
+        let at = if self.seen.back().is_none_or(|&(last, _, _)| last < piv) {
+            self.seen.len()
+        } else {
+            self.seen.partition_point(|&(p, _, _)| p < piv)
+        };
+        if let Some(&(p, first, d)) = self.seen.get(at)
+            && p == piv
+        {
             return if d == digest {
                 PivCheck::SameCiphertext(first)
             } else {
@@ -298,7 +307,7 @@ impl PivHistory {
         if piv < self.floor {
             return PivCheck::BelowWindow;
         }
-        self.seen.insert(piv, (frame, digest));
+        self.seen.insert(at, (piv, frame, digest));
         self.shrink_to(cap);
         PivCheck::Fresh
     }
@@ -1619,6 +1628,16 @@ mod tests {
         assert_eq!(h.floor, 6);
         assert!(matches!(h.check_insert(5, 9, 0xaa, 3), PivCheck::BelowWindow));
         assert_eq!(h.seen.len(), 3);
+        // Out of order, inside the window: found, or kept in PIV order.
+        assert!(matches!(h.check_insert(20, 10, 0, 4), PivCheck::Fresh));
+        assert!(matches!(h.check_insert(10, 11, 0, 5), PivCheck::Fresh));
+        assert!(matches!(h.check_insert(7, 12, 0xcc, 5), PivCheck::DifferentCiphertext(7)));
+        assert!(matches!(h.check_insert(10, 13, 0, 5), PivCheck::SameCiphertext(11)));
+        let order: Vec<u64> = h.seen.iter().map(|e| e.0).collect();
+        assert_eq!(order, [6, 7, 8, 10, 20]);
+        h.shrink_to(2);
+        assert_eq!((h.floor, h.seen.len()), (9, 2));
+        assert!(matches!(h.check_insert(8, 14, 0, 5), PivCheck::BelowWindow));
     }
 
     /// PROTOCOLS.md §3.10: the divergent request opens only with CTX_TEMP derived from the

@@ -382,8 +382,8 @@ impl OscoreOption {
         // kid = the rest.
         let rest = r.pos..value.len();
         if opt.k() {
-            let value = value.get(rest.clone()).unwrap_or_default().to_vec();
-            opt.kid = Some(Field { range: rest, value: value.into() });
+            let value = value.get(rest.clone()).unwrap_or_default().into();
+            opt.kid = Some(Field { range: rest, value });
         } else if !rest.is_empty() {
             problems.push(OptionProblem::TrailingBytes { range: rest });
         }
