@@ -111,6 +111,7 @@ pub(crate) fn analyse_with(
                 if limit.is_some_and(|n| frame.number >= n) {
                     break;
                 }
+                reader.recycle(frame);
             }
             Err(e) => {
                 damaged = Some(e);

@@ -223,11 +223,20 @@ pub(crate) struct Common {
     pub(crate) next_number: u64,
     pub(crate) stats: CaptureStats,
     pub(crate) warnings: Vec<CaptureWarning>,
+    /// A processed frame's data buffer, handed back by [`CaptureReader::recycle`].
+    spare: Vec<u8>,
 }
 
 impl Common {
     fn new() -> Self {
         Common { next_number: 1, ..Common::default() }
+    }
+
+    /// An empty buffer for the next frame's data: the recycled one, if any.
+    pub(crate) fn frame_buffer(&mut self) -> Vec<u8> {
+        let mut b = std::mem::take(&mut self.spare);
+        b.clear();
+        b
     }
 
     pub(crate) fn warn(&mut self, offset: u64, frame: Option<u64>, what: String) {
@@ -361,6 +370,15 @@ impl<R: Read> CaptureReader<R> {
         match &self.state {
             State::Pcap(st) => st.interfaces(),
             State::PcapNg(st) => st.interfaces(),
+        }
+    }
+
+    /// Hands a frame back once it has been processed: its data buffer holds the next frame's
+    /// bytes, so a reader that recycles every frame allocates no buffer per frame. Buffers
+    /// larger than 64 KiB are dropped (one jumbo frame does not pin its memory).
+    pub fn recycle(&mut self, frame: RawFrame) {
+        if frame.data.capacity() <= 1 << 16 {
+            self.common.spare = frame.data;
         }
     }
 

@@ -148,7 +148,8 @@ impl PcapState {
             ));
         }
         let caplen_usize = caplen as usize;
-        let mut data = Vec::with_capacity(caplen_usize.min(1 << 20));
+        let mut data = common.frame_buffer();
+        data.reserve(caplen_usize.min(1 << 20));
         let got = match input.append(&mut data, caplen_usize) {
             Ok(g) => g,
             Err(source) => return Some(Err(io_err(input, source))),

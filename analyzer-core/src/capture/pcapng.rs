@@ -528,13 +528,15 @@ impl NgState {
             }
         };
         let number = common.take_number();
+        let mut buf = common.frame_buffer();
+        buf.extend_from_slice(data);
         Ok(RawFrame {
             number,
             ts,
             link_type: iface.link_type,
             interface: iface_id,
             orig_len,
-            data: data.to_vec(),
+            data: buf,
             file_offset: head.start,
         })
     }
