@@ -216,7 +216,8 @@ mod tests {
             p.push(i);
             assert_eq!(&*p, (0..=i).collect::<Vec<u8>>().as_slice());
         }
-        assert!(SmallBytes::from([1, 2]) < SmallBytes::from([1, 2, 0]));
+        let (short, long) = (SmallBytes::from([1, 2]), SmallBytes::from([1, 2, 0]));
+        assert!(short < long);
         assert_eq!(format!("{:?}", SmallBytes::from([0x25u8])), "[37]");
     }
 }

@@ -142,8 +142,31 @@ const fn def(
 use OptionFormat::{Empty, Opaque, String as Str, Uint};
 use OscoreClass::{E, EU, U};
 
-/// Every known option, sorted by number (checked by a unit test; [`option_def`] binary-searches).
-pub static OPTIONS: &[OptionDef] = &[
+/// Every known option, sorted by number (checked by a unit test; [`option_def`] binary-searches
+/// above [`SMALL`]).
+pub static OPTIONS: &[OptionDef] = DEFS;
+
+/// Option numbers below this are looked up in a direct table (every option of ordinary
+/// traffic is; a message's options are looked up several times each).
+const SMALL: usize = 64;
+
+/// For each number below [`SMALL`]: 1 + its index in [`OPTIONS`], or 0 when unregistered.
+/// Evaluated at compile time: an index out of range fails the build, it cannot panic.
+#[allow(clippy::indexing_slicing)]
+const SMALL_INDEX: [u8; SMALL] = {
+    let mut t = [0u8; SMALL];
+    let mut i = 0;
+    while i < DEFS.len() {
+        let n = DEFS[i].number as usize;
+        if n < SMALL {
+            t[n] = i as u8 + 1;
+        }
+        i += 1;
+    }
+    t
+};
+
+const DEFS: &[OptionDef] = &[
     def(num::IF_MATCH, "If-Match", "if_match", Opaque, 0, 8, true, E, false),
     def(num::URI_HOST, "Uri-Host", "uri_host", Str, 1, 255, false, U, false),
     def(num::ETAG, "ETag", "etag", Opaque, 1, 8, true, E, false),
@@ -225,7 +248,10 @@ pub static OPTIONS: &[OptionDef] = &[
 
 /// Looks up a registered option; unknown numbers give `None` and are shown as "Unknown (n)".
 pub fn option_def(number: u16) -> Option<&'static OptionDef> {
-    let i = OPTIONS.binary_search_by_key(&number, |d| d.number).ok()?;
+    let i = match SMALL_INDEX.get(usize::from(number)) {
+        Some(&i) => usize::from(i).checked_sub(1)?,
+        None => OPTIONS.binary_search_by_key(&number, |d| d.number).ok()?,
+    };
     OPTIONS.get(i)
 }
 
@@ -510,6 +536,11 @@ mod tests {
     #[test]
     fn tables_are_sorted_and_unique() {
         assert!(OPTIONS.windows(2).all(|w| w[0].number < w[1].number));
+        // The direct table and the binary search agree on every number.
+        for n in 0..=u16::MAX {
+            let searched = OPTIONS.binary_search_by_key(&n, |d| d.number).ok().map(|i| &OPTIONS[i]);
+            assert_eq!(option_def(n).map(|d| d.number), searched.map(|d| d.number), "{n}");
+        }
         assert!(CONTENT_FORMATS.windows(2).all(|w| w[0].0 < w[1].0));
         let mut fields: Vec<_> = OPTIONS.iter().map(|d| d.field).collect();
         fields.sort_unstable();
