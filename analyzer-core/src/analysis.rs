@@ -10,7 +10,7 @@ use crate::coap::exchange::{
     ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, ObserveInfo, Role,
 };
 use crate::coap::message::{Message, ParseOptions, looks_like_coap};
-use crate::coap::options::BlockValue;
+use crate::coap::options::{BlockValue, num};
 use crate::finding::{Finding, Severity, SpanSource};
 use crate::net::{Decoded, Endpoint, Layer, NetConfig, NetDecoder};
 use crate::oscore::engine::{Engine, EngineConfig, EngineStats, MessageInput, OscoreRecord};
@@ -214,8 +214,8 @@ impl Analyzer {
     pub fn with_contexts(config: AnalyzerConfig, store: ContextStore) -> Self {
         let net = NetDecoder::new(config.net.clone());
         let exchanges = ExchangeTracker::new(config.exchange.clone());
-        // Inner messages are followed for inner Block-wise bodies and Observe only (the outer
-        // tracker already handles retransmissions): a small live table is enough.
+        // Inner messages are followed for inner Block-wise bodies only (the outer tracker
+        // already handles retransmissions, MIDs and Observe): a small live table is enough.
         let inner_exchanges = ExchangeTracker::new(ExchangeConfig {
             max_live: config.exchange.max_live.min(INNER_MAX_LIVE),
             ..config.exchange.clone()
@@ -334,7 +334,12 @@ impl Analyzer {
                     missing_bytes,
                 });
                 if let Some(o) = &mut oscore {
-                    if let Some(inner) = &o.inner {
+                    // Requests (a Block2 transfer starts with a request without Block2) and
+                    // messages with a Block option are all the inner tracker needs.
+                    if let Some(inner) = &o.inner
+                        && (inner.code.is_request()
+                            || [num::BLOCK1, num::BLOCK2].iter().any(|&n| inner.find_option(n).is_some()))
+                    {
                         let reframed = reframe_inner(&message, inner);
                         let info = self.inner_exchanges.observe(&meta, &reframed);
                         o.inner_exchange = Some(Box::new(info));
