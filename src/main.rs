@@ -130,6 +130,9 @@ pub(crate) fn analyse_with(
 /// Findings known only at the end of the capture (e.g. reassemblies never completed) concern
 /// frames already printed: they go to stderr, and into `stats`.
 pub(crate) fn report_late(late: &[(u64, Finding)]) {
+    if late.is_empty() {
+        return;
+    }
     let mut err = io::stderr().lock();
     for (frame, f) in late {
         let _ = writeln!(err, "kudoscope: frame {frame}: {f}");

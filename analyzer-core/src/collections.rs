@@ -275,6 +275,17 @@ impl<V> Fifo<V> {
         prev
     }
 
+    /// Moves a key's expiry later (never earlier), in place: the entry keeps its ring slot and
+    /// goes round when it reaches the front not yet due (see the type's documentation).
+    pub(crate) fn extend(&mut self, k: &u64, expires: i128) {
+        if let Some(i) = self.position(k)
+            && let Some(slot) = self.ring.get_mut(i)
+            && slot.value.is_some()
+        {
+            slot.expires = slot.expires.max(saturate(expires));
+        }
+    }
+
     /// Removes the oldest entry while there are more than the cap (or too many empty slots).
     pub(crate) fn pop_over_cap(&mut self) -> Option<(u64, V)> {
         while self.live > self.cap || self.ring.len() > 2 * self.cap + 64 {
@@ -443,6 +454,20 @@ mod tests {
         assert_eq!(f.pop_expired(999), None);
         assert_eq!(f.get(&1), Some(&"observation"));
         assert_eq!(f.pop_expired(1000), Some((1, "observation")));
+    }
+
+    #[test]
+    fn fifo_extended_entry_stays_until_its_new_expiry() {
+        let mut f = Fifo::with_capacity(8);
+        f.insert(1, "used", 10);
+        f.insert(2, "b", 20);
+        f.extend(&1, 50);
+        f.extend(&1, 40); // never earlier
+        f.extend(&9, 99); // unknown key: nothing
+        assert_eq!(f.pop_expired(20), Some((2, "b")));
+        assert_eq!(f.pop_expired(49), None);
+        assert_eq!(f.pop_expired(50), Some((1, "used")));
+        assert_eq!(f.len(), 0);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, Name, NewContext, O
 use crate::bytes::SmallBytes;
 use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
 use crate::coap::message::Message;
-use crate::collections::FastMap;
+use crate::collections::{FastMap, Fifo};
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::keys::PeerSlot;
 use crate::net::Endpoint;
@@ -249,9 +249,6 @@ struct RequestEntry {
     nonce: Option<SmallBytes>,
     /// A request that registered an observation (kept longer).
     observe: bool,
-    last_used: Timestamp,
-    /// When it was (re)queued in `request_order`.
-    queued_at: Timestamp,
     /// First response without a PIV: (frame, ciphertext digest), for nonce-reuse checks.
     pivless_response: Option<(u64, u64)>,
     /// The Echo value challenged by a B.1.2 response to this request.
@@ -385,10 +382,10 @@ pub struct EngineStats {
 pub struct Engine {
     config: EngineConfig,
     store: ContextStore,
-    requests: FastMap<u64, RequestEntry>,
-    /// Request frames in insertion order, for expiry and the cap (entries already removed
-    /// from `requests` are skipped lazily).
-    request_order: VecDeque<u64>,
+    /// Request frame -> what its responses need. Kept in insertion order (expiry and the
+    /// cap pop the oldest without a random table access); a response extends its request's
+    /// lifetime.
+    requests: Fifo<RequestEntry>,
     /// Digest of (sender endpoint, receiver endpoint, kid) -> context that last opened such a
     /// request (a digest collision, 2^-64, only costs one failed trial).
     winners: FastMap<u64, CtxId>,
@@ -417,10 +414,9 @@ fn oscore_finding(kind: FindingKind, severity: Severity, message: String) -> Fin
 impl Engine {
     pub fn new(config: EngineConfig, store: ContextStore) -> Self {
         Engine {
-            requests: crate::collections::capped_map(config.max_requests),
+            requests: Fifo::with_capacity(config.max_requests),
             config,
             store,
-            request_order: VecDeque::new(),
             winners: FastMap::default(),
             digests: foldhash::quality::RandomState::default(),
             aad: Vec::new(),
@@ -727,7 +723,7 @@ impl Engine {
         if let Some(e) = &echo {
             // B.1.2: a request echoing the value a protected 4.01 challenged it with.
             let challenged =
-                self.requests.values().any(|q| q.src == meta.src && q.echo.as_deref() == Some(e));
+                self.requests.iter().any(|(_, q)| q.src == meta.src && q.echo.as_deref() == Some(e));
             if challenged {
                 r.echo_recovery = Some(EchoRecovery::Response);
             }
@@ -754,11 +750,7 @@ impl Engine {
         }
         let meta = input.meta;
         let observe = matches!(input.exchange.observe, Some(ObserveInfo::Register));
-        self.request_order.push_back(meta.frame);
-        while self.requests.len() >= self.config.max_requests.max(1) {
-            let Some(oldest) = self.request_order.pop_front() else { break };
-            self.requests.remove(&oldest);
-        }
+        let expires = self.expiry(meta.ts, observe);
         self.requests.insert(
             meta.frame,
             RequestEntry {
@@ -768,13 +760,21 @@ impl Engine {
                 piv,
                 nonce,
                 observe,
-                last_used: meta.ts,
-                queued_at: meta.ts,
                 pivless_response: None,
                 echo: None,
                 src: meta.src,
             },
+            expires,
         );
+        while self.requests.pop_over_cap().is_some() {}
+    }
+
+    /// When a request used at `used` is forgotten: EXCHANGE_LIFETIME later, or the observation
+    /// lifetime for a registration (expired once strictly more than the lifetime has passed).
+    fn expiry(&self, used: Timestamp, observe: bool) -> i128 {
+        let secs =
+            if observe { self.config.observation_lifetime_secs } else { self.config.request_lifetime_secs };
+        used.as_nanos() + i128::from(secs) * 1_000_000_000 + 1
     }
 
     /// The `winners` key of a request's association: sender and receiver endpoints and kid.
@@ -1101,8 +1101,8 @@ impl Engine {
             );
             return;
         };
-        entry.last_used = meta.ts;
         let entry = entry.clone();
+        self.requests.extend(&req_frame, self.expiry(meta.ts, entry.observe));
         r.request_kid = Some(entry.kid.clone());
         r.request_piv = Some(entry.piv.clone());
         let Some(req_ctx) = entry.ctx else {
@@ -1473,37 +1473,12 @@ impl Engine {
     }
 
     /// Forgets requests past their lifetime (checked at most once per capture second).
-    ///
-    /// `request_order` is ordered by `queued_at`. An entry at the front that was used since it
-    /// was queued, or that registered an observation (longer lifetime), is queued again at the
-    /// back; otherwise, if it has not expired, no entry behind it has either (they were queued
-    /// later), so the scan stops: amortised O(1) per request.
     fn prune(&mut self, now: Timestamp) {
         if self.last_prune.is_some_and(|t| now.secs <= t.secs) {
             return;
         }
         self.last_prune = Some(now);
-        let life = i128::from(self.config.request_lifetime_secs) * 1_000_000_000;
-        let obs = i128::from(self.config.observation_lifetime_secs) * 1_000_000_000;
-        let mut budget = self.request_order.len();
-        while budget > 0 {
-            budget -= 1;
-            let Some(&frame) = self.request_order.front() else { break };
-            let Some(e) = self.requests.get_mut(&frame) else {
-                self.request_order.pop_front();
-                continue;
-            };
-            if now.nanos_since(e.last_used) > if e.observe { obs } else { life } {
-                self.requests.remove(&frame);
-                self.request_order.pop_front();
-            } else if e.observe || e.last_used > e.queued_at {
-                e.queued_at = now;
-                self.request_order.pop_front();
-                self.request_order.push_back(frame);
-            } else {
-                break;
-            }
-        }
+        while self.requests.pop_expired(now.as_nanos()).is_some() {}
         if self.winners.len() > self.config.max_requests {
             self.winners.clear();
         }
