@@ -111,6 +111,7 @@ pub(crate) fn analyse_with(
                 if limit.is_some_and(|n| frame.number >= n) {
                     break;
                 }
+                analyzer.recycle(record);
                 reader.recycle(frame);
             }
             Err(e) => {

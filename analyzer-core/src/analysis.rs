@@ -9,7 +9,7 @@ use crate::coap::COAP_PORT;
 use crate::coap::exchange::{
     ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, ObserveInfo, Role,
 };
-use crate::coap::message::{Message, ParseOptions, looks_like_coap};
+use crate::coap::message::{Buffers, Message, ParseOptions, looks_like_coap};
 use crate::coap::options::{BlockValue, num};
 use crate::finding::{Finding, Severity, SpanSource};
 use crate::net::{Decoded, Endpoint, Layer, NetConfig, NetDecoder};
@@ -202,6 +202,8 @@ pub struct Analyzer {
     codes: Box<[u64; 256]>,
     /// The privacy/findings audit, when enabled ([`Analyzer::enable_audit`]).
     audit: Option<crate::audit::AuditCollector>,
+    /// A recycled record's message buffers ([`Analyzer::recycle`]).
+    spare_message: Buffers,
 }
 
 impl Analyzer {
@@ -234,6 +236,17 @@ impl Analyzer {
             stats: Stats::default(),
             codes: Box::new([0; 256]),
             audit: None,
+            spare_message: Buffers::default(),
+        }
+    }
+
+    /// Hands back a record the caller is done with: its layer list and message buffers are
+    /// filled again by the next frame, so a caller that recycles every record (the CLI) saves
+    /// their allocations. Records a caller keeps are simply not recycled.
+    pub fn recycle(&mut self, record: FrameRecord) {
+        self.net.recycle(record.layers);
+        if let Some(c) = record.coap {
+            self.spare_message = c.message.into_buffers();
         }
     }
 
@@ -322,7 +335,7 @@ impl Analyzer {
                 // UDP delimits the message: unless the capture cut it, running out of bytes is
                 // the sender's fault (malformed), not the capture's (truncated).
                 let opts = ParseOptions { known_complete: missing_bytes == 0, ..Default::default() };
-                let message = Message::parse_with(&dg.payload, opts);
+                let message = Message::parse_into(&dg.payload, opts, std::mem::take(&mut self.spare_message));
                 let meta = MsgMeta { frame: frame.number, ts: frame.ts, src: dg.src, dst: dg.dst };
                 let exchange = self.exchanges.observe(&meta, &message);
                 relocate_into(&mut findings, &message.findings, offset, source);
@@ -777,7 +790,7 @@ mod size_tests {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-mod reframe_tests {
+mod sample_tests {
     use super::*;
     use crate::capture::CaptureReader;
     use crate::keys::{self, KeySet};
@@ -795,6 +808,40 @@ mod reframe_tests {
         }
     }
 
+    fn store_for(path: &Path) -> ContextStore {
+        match keys::find_default_keys(path) {
+            Some(k) => ContextStore::load(KeySet::load(&[k]).unwrap().contexts()).unwrap(),
+            None => ContextStore::new(),
+        }
+    }
+
+    fn sample_captures() -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        captures(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples"), &mut files);
+        files.sort();
+        files
+    }
+
+    /// An analyzer whose records are handed back ([`Analyzer::recycle`], as the CLI does)
+    /// gives the same records as one whose records are kept, on every capture under samples/.
+    #[test]
+    fn recycled_records_equal_fresh_ones() {
+        let mut frames = 0;
+        for path in sample_captures() {
+            let mut fresh = Analyzer::with_contexts(AnalyzerConfig::default(), store_for(&path));
+            let mut recycling = Analyzer::with_contexts(AnalyzerConfig::default(), store_for(&path));
+            let Ok(mut reader) = CaptureReader::open(&path) else { continue };
+            while let Some(Ok(frame)) = reader.next_frame() {
+                let a = fresh.process(&frame);
+                let b = recycling.process(&frame);
+                assert_eq!(a, b, "{} frame {}", path.display(), frame.number);
+                recycling.recycle(b);
+                frames += 1;
+            }
+        }
+        assert!(frames > 500, "{frames}");
+    }
+
     /// What the exchange tracker reads of a message.
     fn seen(m: &Message) -> impl PartialEq + std::fmt::Debug + use<> {
         let opts: Vec<(u16, Vec<u8>)> =
@@ -806,15 +853,9 @@ mod reframe_tests {
     /// message that encoding one anew gives, for every decrypted message under samples/.
     #[test]
     fn reframing_keeps_the_plaintext_structure() {
-        let mut files = Vec::new();
-        captures(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples"), &mut files);
         let mut compared = 0;
-        for path in files {
-            let store = match keys::find_default_keys(&path) {
-                Some(k) => ContextStore::load(KeySet::load(&[k]).unwrap().contexts()).unwrap(),
-                None => continue,
-            };
-            let mut analyzer = Analyzer::with_contexts(AnalyzerConfig::default(), store);
+        for path in sample_captures() {
+            let mut analyzer = Analyzer::with_contexts(AnalyzerConfig::default(), store_for(&path));
             let Ok(mut reader) = CaptureReader::open(&path) else { continue };
             while let Some(Ok(frame)) = reader.next_frame() {
                 let record = analyzer.process(&frame);

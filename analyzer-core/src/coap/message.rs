@@ -469,7 +469,19 @@ impl Parser<'_> {
     }
 }
 
+/// The heap buffers of a [`Message`], kept to parse the next one into.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    bytes: Vec<u8>,
+    options: Vec<CoapOption>,
+}
+
 impl Message {
+    /// Gives up the message's buffers for [`Message::parse_into`].
+    pub fn into_buffers(self) -> Buffers {
+        Buffers { bytes: self.bytes, options: self.options }
+    }
+
     /// Parses a CoAP-over-UDP message (lax) with default [`ParseOptions`].
     pub fn parse(bytes: &[u8]) -> Message {
         Message::parse_with(bytes, ParseOptions::default())
@@ -477,10 +489,19 @@ impl Message {
 
     /// Parses a CoAP-over-UDP message (lax).
     pub fn parse_with(bytes: &[u8], opts: ParseOptions) -> Message {
+        Message::parse_into(bytes, opts, Buffers::default())
+    }
+
+    /// [`Message::parse_with`] into the buffers of an earlier message (no allocation once
+    /// they have grown: see [`Message::into_buffers`]).
+    pub fn parse_into(bytes: &[u8], opts: ParseOptions, mut buffers: Buffers) -> Message {
+        buffers.bytes.clear();
+        buffers.bytes.extend_from_slice(bytes);
+        buffers.options.clear();
         let len = bytes.len();
         let mut p = Parser { b: bytes, opts, findings: Vec::new(), complete: true };
         let mut m = Message {
-            bytes: bytes.to_vec(),
+            bytes: buffers.bytes,
             kind: MessageKind::Udp,
             version: 1,
             mtype: MsgType::Con,
@@ -488,7 +509,7 @@ impl Message {
             mid: 0,
             token: len..len,
             token_ext: None,
-            options: Vec::new(),
+            options: buffers.options,
             payload_marker: None,
             payload: len..len,
             complete: true,

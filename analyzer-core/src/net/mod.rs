@@ -361,15 +361,23 @@ impl Default for NetConfig {
 pub struct NetDecoder {
     config: NetConfig,
     reasm: reassembly::Reassembler,
+    /// A processed frame's layer list, reused by the next decode ([`NetDecoder::recycle`]).
+    spare_layers: Vec<Layer>,
 }
 
 impl NetDecoder {
     pub fn new(config: NetConfig) -> Self {
-        NetDecoder { config, reasm: reassembly::Reassembler::default() }
+        NetDecoder { config, reasm: reassembly::Reassembler::default(), spare_layers: Vec::new() }
     }
 
     pub fn config(&self) -> &NetConfig {
         &self.config
+    }
+
+    /// Hands back a decoded frame's layer list: the next decode fills it again.
+    pub fn recycle(&mut self, mut layers: Vec<Layer>) {
+        layers.clear();
+        self.spare_layers = layers;
     }
 
     /// Decodes one frame. `frame_number` is 1-based; `ts` drives reassembly expiry.
@@ -400,8 +408,10 @@ impl NetDecoder {
         frame_number: u64,
         ts: Timestamp,
     ) -> Decoded<'a> {
+        let mut layers = std::mem::take(&mut self.spare_layers);
+        layers.reserve(4);
         let mut out = Decoded {
-            layers: Vec::with_capacity(4),
+            layers,
             reassembled_layers: Vec::new(),
             datagram: None,
             findings: Vec::new(),
