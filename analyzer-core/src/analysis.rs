@@ -191,7 +191,7 @@ pub struct Analyzer {
     config: AnalyzerConfig,
     net: NetDecoder,
     exchanges: ExchangeTracker,
-    /// Follows decrypted inner messages (inner Block-wise transfers, inner Observe).
+    /// Follows decrypted inner messages for inner Block-wise transfers.
     inner_exchanges: ExchangeTracker,
     engine: Engine,
     kudos: KudosObserver,
@@ -518,6 +518,7 @@ fn reframe_inner(outer: &Message, inner: &Message) -> Message {
     bytes.extend_from_slice(&outer.mid.to_be_bytes());
     bytes.extend_from_slice(token);
     bytes.extend_from_slice(body);
+    // Plaintext byte i (i >= 1: after its code byte) lands at 4 + token length + i - 1.
     let shift = 3 + token.len();
     let moved = |r: &std::ops::Range<usize>| r.start + shift..r.end + shift;
     Message {

@@ -12,6 +12,9 @@ fuzz_target!(|data: &[u8]| {
     while let Some(Ok(frame)) = reader.next_frame() {
         let record = analyzer.process(&frame);
         let _ = analyzer_core::dissect::dissect(&record);
+        // As the CLI does: the record's and the frame's buffers serve the next frame.
+        analyzer.recycle(record);
+        reader.recycle(frame);
         n += 1;
         if n > 10_000 {
             break;

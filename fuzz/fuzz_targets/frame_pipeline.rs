@@ -74,6 +74,10 @@ fuzz_target!(|data: &[u8]| {
         let tree = analyzer_core::dissect::dissect(&record);
         let _ = tree.render_text();
         let _ = analyzer_core::analysis::info(&record);
+        // Hand the buffers back as the CLI does (every other frame: both paths run).
+        if number % 2 == 0 {
+            analyzer.recycle(record);
+        }
     }
     let _ = analyzer.finish();
 });

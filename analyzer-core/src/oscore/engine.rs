@@ -185,8 +185,8 @@ pub struct OscoreRecord {
     /// The inner message parsed from the plaintext (code, options, payload), when decrypted;
     /// its `bytes` are the plaintext ([`OscoreRecord::plaintext`]).
     pub inner: Option<Message>,
-    /// What the inner exchange tracker learned (inner Block-wise bodies, inner Observe),
-    /// filled in by the analysis driver.
+    /// What the inner exchange tracker learned (inner Block-wise bodies), filled in by the
+    /// analysis driver for inner requests and inner messages with a Block option.
     pub inner_exchange: Option<Box<ExchangeInfo>>,
     pub echo_recovery: Option<EchoRecovery>,
     /// KUDOS fields and derivation, for messages with the d flag.
