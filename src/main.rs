@@ -7,11 +7,12 @@ mod audit;
 mod cli;
 mod json;
 mod keys;
+mod read_ahead;
 mod text;
 mod timeline;
 
 use analyzer_core::analysis::{Analyzer, FrameRecord, Stats};
-use analyzer_core::capture::{CaptureFormat, CaptureReader};
+use analyzer_core::capture::{CaptureError, CaptureFormat, CaptureReader};
 use analyzer_core::finding::Finding;
 use clap::Parser;
 use cli::{Cli, Command, Format, KeysCommand, ShowArgs, StatsArgs};
@@ -96,8 +97,10 @@ pub(crate) fn analyse_with(
     mut each: impl FnMut(&FrameRecord) -> Result<(), Failure>,
 ) -> Result<Outcome, Failure> {
     let store = keys::context_store(path, args)?;
-    let mut reader =
-        CaptureReader::open(path).map_err(|e| Failure::Capture(format!("{}: {e}", path.display())))?;
+    let failed = |e: CaptureError| Failure::Capture(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path)
+        .map_err(|source| failed(CaptureError::Open { path: path.display().to_string(), source }))?;
+    let mut reader = CaptureReader::new(read_ahead::ReadAhead::new(file)).map_err(failed)?;
     let format = reader.format();
     let mut analyzer = Analyzer::with_contexts(args.config(), store);
     setup(&mut analyzer);

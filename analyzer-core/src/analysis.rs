@@ -198,8 +198,10 @@ pub struct Analyzer {
     id_update: IdUpdateObserver,
     timeline: Timeline,
     stats: Stats,
-    /// Messages per code byte, named into `stats.by_code` at the end (no text per message).
+    /// Messages per code byte and per type, named into `stats.by_code` and `stats.by_type` at
+    /// the end (no map update per message).
     codes: Box<[u64; 256]>,
+    types: [u64; 4],
     /// The privacy/findings audit, when enabled ([`Analyzer::enable_audit`]).
     audit: Option<crate::audit::AuditCollector>,
     /// A recycled record's message buffers ([`Analyzer::recycle`]).
@@ -235,6 +237,7 @@ impl Analyzer {
             timeline: Timeline::default(),
             stats: Stats::default(),
             codes: Box::new([0; 256]),
+            types: [0; 4],
             audit: None,
             spare_message: Buffers::default(),
         }
@@ -397,6 +400,15 @@ impl Analyzer {
                 *n = 0;
             }
         }
+        for (bits, n) in self.types.iter_mut().enumerate() {
+            if *n > 0 {
+                *self
+                    .stats
+                    .by_type
+                    .entry(crate::coap::message::MsgType::from_bits(bits as u8).as_str())
+                    .or_default() += std::mem::take(n);
+            }
+        }
         self.stats.exchanges = self.exchanges.finish();
         self.stats.oscore = self.engine.stats().clone();
         (late, self.stats.clone())
@@ -472,7 +484,9 @@ impl Analyzer {
         if detection == CoapDetection::Heuristic {
             s.coap_heuristic += 1;
         }
-        *s.by_type.entry(m.mtype.as_str()).or_default() += 1;
+        if let Some(n) = self.types.get_mut(usize::from(m.mtype.bits())) {
+            *n += 1;
+        }
         if let Some(n) = self.codes.get_mut(usize::from(m.code.0)) {
             *n += 1;
         }
@@ -490,6 +504,9 @@ impl Analyzer {
 /// Copies findings whose spans are relative to a message into the frame's list, moving
 /// message-relative spans to where the message lies (spans into decrypted plaintext stay).
 fn relocate_into(out: &mut Vec<Finding>, found: &[Finding], offset: usize, source: SpanSource) {
+    if found.is_empty() {
+        return;
+    }
     out.extend(found.iter().map(|f| {
         let mut f = f.clone();
         f.span =
