@@ -286,6 +286,12 @@ impl PivHistory {
         }
     }
 
+    /// [`PivHistory::shrink_to`] and give the memory back (a retired context's history).
+    fn retire_to(&mut self, n: usize) {
+        self.shrink_to(n);
+        self.seen.shrink_to_fit();
+    }
+
     fn check_insert(&mut self, piv: u64, frame: u64, digest: u64, cap: usize) -> PivCheck {
         let at = if self.seen.back().is_none_or(|&(last, _, _)| last < piv) {
             self.seen.len()
@@ -491,7 +497,7 @@ impl Engine {
             c.retired_at = Some(frame);
             for slot in [PeerSlot::A, PeerSlot::B] {
                 if let Some(h) = self.pivs.get_mut(&(ctx, slot)) {
-                    h.shrink_to(RETIRED_PIVS_KEPT);
+                    h.retire_to(RETIRED_PIVS_KEPT);
                 }
             }
         }
