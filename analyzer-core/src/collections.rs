@@ -275,15 +275,14 @@ impl<V> Fifo<V> {
         prev
     }
 
-    /// Moves a key's expiry later (never earlier), in place: the entry keeps its ring slot and
-    /// goes round when it reaches the front not yet due (see the type's documentation).
-    pub(crate) fn extend(&mut self, k: &u64, expires: i128) {
-        if let Some(i) = self.position(k)
-            && let Some(slot) = self.ring.get_mut(i)
-            && slot.value.is_some()
-        {
-            slot.expires = slot.expires.max(saturate(expires));
-        }
+    /// Moves a key's entry to the back, where it is evicted last, with a later expiry (never
+    /// an earlier one): an entry in use again, such as an observation that keeps receiving
+    /// notifications. One index update; its old ring slot is left empty.
+    pub(crate) fn refresh(&mut self, k: &u64, expires: i128) {
+        let Some(slot) = self.position(k).and_then(|i| self.ring.get_mut(i)) else { return };
+        let Some(value) = slot.value.take() else { return };
+        let expires = slot.expires.max(saturate(expires));
+        self.push(*k, value, expires);
     }
 
     /// Removes the oldest entry while there are more than the cap (or too many empty slots).
@@ -457,17 +456,27 @@ mod tests {
     }
 
     #[test]
-    fn fifo_extended_entry_stays_until_its_new_expiry() {
+    fn fifo_refreshed_entry_stays_until_its_new_expiry_and_is_evicted_last() {
         let mut f = Fifo::with_capacity(8);
         f.insert(1, "used", 10);
         f.insert(2, "b", 20);
-        f.extend(&1, 50);
-        f.extend(&1, 40); // never earlier
-        f.extend(&9, 99); // unknown key: nothing
+        f.refresh(&1, 50);
+        f.refresh(&1, 40); // never earlier
+        f.refresh(&9, 99); // unknown key: nothing
+        assert_eq!(f.len(), 2);
         assert_eq!(f.pop_expired(20), Some((2, "b")));
         assert_eq!(f.pop_expired(49), None);
         assert_eq!(f.pop_expired(50), Some((1, "used")));
         assert_eq!(f.len(), 0);
+        // Over the cap, the refreshed entry goes after those inserted before its refresh.
+        let mut f = Fifo::with_capacity(2);
+        f.insert(1, "observation", 100);
+        f.insert(2, "b", 100);
+        f.refresh(&1, 200);
+        f.insert(3, "c", 100);
+        assert_eq!(f.pop_over_cap(), Some((2, "b")));
+        assert_eq!(f.pop_over_cap(), None);
+        assert_eq!((f.get(&1), f.get(&3)), (Some(&"observation"), Some(&"c")));
     }
 
     #[test]

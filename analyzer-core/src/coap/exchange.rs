@@ -838,9 +838,7 @@ impl ExchangeTracker {
         {
             // Kept longer: moved to the back of the table, where the latest expiries are.
             obs.expires = kept_until;
-            if let Some(e) = self.requests.remove(&key) {
-                self.requests.insert(key, e, kept_until);
-            }
+            self.requests.refresh(&key, kept_until);
         }
 
         if let Some((value, span)) = block_option(msg, num::BLOCK2) {

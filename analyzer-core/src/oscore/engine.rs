@@ -389,8 +389,8 @@ pub struct Engine {
     config: EngineConfig,
     store: ContextStore,
     /// Request frame -> what its responses need. Kept in insertion order (expiry and the
-    /// cap pop the oldest without a random table access); a response extends its request's
-    /// lifetime.
+    /// cap pop the oldest without a random table access); a notification renews its
+    /// registration (`Fifo::refresh`).
     requests: Fifo<RequestEntry>,
     /// Digest of (sender endpoint, receiver endpoint, kid) -> context that last opened such a
     /// request (a digest collision, 2^-64, only costs one failed trial).
@@ -1108,7 +1108,12 @@ impl Engine {
             return;
         };
         let entry = entry.clone();
-        self.requests.extend(&req_frame, self.expiry(meta.ts, entry.observe));
+        if entry.observe {
+            // A registration lives as long as notifications come: kept from this one on, and
+            // moved to the back of the table, where it is evicted last (as the exchange
+            // tracker keeps its observations). Other requests keep their EXCHANGE_LIFETIME.
+            self.requests.refresh(&req_frame, self.expiry(meta.ts, true));
+        }
         r.request_kid = Some(entry.kid.clone());
         r.request_piv = Some(entry.piv.clone());
         let Some(req_ctx) = entry.ctx else {
