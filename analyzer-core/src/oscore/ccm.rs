@@ -156,7 +156,9 @@ impl<C> BlockCipherEncClosure for Job<'_, C> {
                 let mut s = block(&template, (l - 1) as u8, i as u64 + 1, l);
                 backend.encrypt_block_inplace(&mut s);
                 xor16(&mut s, padded(chunk));
-                chunk.copy_from_slice(s.get(..chunk.len()).unwrap_or_default());
+                for (d, v) in chunk.iter_mut().zip(s.iter()) {
+                    *d = *v;
+                }
             }
         };
         // Decryption: the MAC is over the plaintext, so the keystream goes first.
