@@ -275,15 +275,17 @@ impl Procedure {
 
     /// The rows of its ladder in frame order, each frame's arrows before its markers.
     pub fn ladder(&self) -> Vec<LadderRow<'_>> {
-        let mut frames: Vec<u64> =
-            self.messages.iter().map(|m| m.frame).chain(self.markers.iter().map(|m| m.frame)).collect();
-        frames.sort_unstable();
-        frames.dedup();
-        let mut rows = Vec::with_capacity(self.messages.len() + self.markers.len());
-        for f in frames {
-            rows.extend(self.messages.iter().filter(|m| m.frame == f).map(LadderRow::Message));
-            rows.extend(self.markers.iter().filter(|m| m.frame == f).map(LadderRow::Marker));
-        }
+        let mut rows: Vec<LadderRow<'_>> = self
+            .messages
+            .iter()
+            .map(LadderRow::Message)
+            .chain(self.markers.iter().map(LadderRow::Marker))
+            .collect();
+        // Stable: within a frame, arrows (listed first) keep their order, then the markers.
+        rows.sort_by_key(|r| match r {
+            LadderRow::Message(m) => (m.frame, false),
+            LadderRow::Marker(m) => (m.frame, true),
+        });
         rows
     }
 
