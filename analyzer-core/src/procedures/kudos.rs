@@ -270,7 +270,7 @@ impl KudosObserver {
         preserve: bool,
         arrow: ProcMessage,
     ) {
-        let who = name_of(lane, s);
+        let who = lane.peer_name(s);
         // The context the association used until now (retired with CTX_OLD on completion,
         // also when the update derives from the bootstrap context).
         let previous = lane.phases.last().map(|ph| ph.ctx);
@@ -357,7 +357,7 @@ impl KudosObserver {
             let mode = if no_fs { "no-FS" } else { "FS" };
             let how = if o.is_request { "request" } else { "response" };
             let text =
-                format!("KUDOS #{number} started: {how}-initiated by {}, {mode} mode", name_of(lane, s));
+                format!("KUDOS #{number} started: {how}-initiated by {}, {mode} mode", lane.peer_name(s));
             p.mark(o.frame, o.ts, MarkerKind::Started, text.clone());
             lane.procedures.push(p);
             let index = lane.procedures.len() - 1;
@@ -404,7 +404,7 @@ impl KudosObserver {
                 Severity::Medium,
                 format!(
                     "convergent message from {} with no KUDOS execution in progress: expected a divergent message first (a peer in IDLE ignores a convergent one for KUDOS, §4.3.2)",
-                    name_of(lane, s)
+                    lane.peer_name(s)
                 ),
             ));
             let number = lane.procedures.iter().filter(|p| p.kind == ProcedureKind::Kudos).count() + 1;
@@ -456,7 +456,7 @@ impl KudosObserver {
         ctx: CtxId,
         label: &str,
     ) {
-        let who = name_of(lane, s);
+        let who = lane.peer_name(s);
         if o.record.context.as_ref().is_some_and(|c| c.retired) {
             out.findings.push(finding(
                 FindingKind::KudosRetention,
@@ -505,6 +505,7 @@ impl KudosObserver {
         root: CtxId,
         peer: PeerSlot,
     ) {
+        let who = lane.peer_name(peer);
         let Some(st) = self.assocs.get_mut(&root) else { return };
         let Some(e) = st.current.as_mut() else { return };
         let Some(p) = lane.procedures.get_mut(e.index) else { return };
@@ -521,7 +522,6 @@ impl KudosObserver {
         if let Some(ps) = st.peers.get_mut(i) {
             *ps = PeerState::Idle;
         }
-        let who = *lane.peer_names.get(i).unwrap_or(&"peer");
         let text = format!("{who} has key confirmation");
         p.mark(o.frame, o.ts, MarkerKind::KeyConfirmation { peer }, text.clone());
         out.events.push(event(root, p, text));
@@ -639,10 +639,6 @@ fn record_derived(
     });
     p.mark(o.frame, o.ts, MarkerKind::Derived { ctx: ctx.id, label: ctx.label.to_string() }, text.clone());
     out.events.push(event(root, p, text));
-}
-
-fn name_of(lane: &Lane, slot: PeerSlot) -> &'static str {
-    lane.peer_names.get(idx(slot)).copied().unwrap_or("peer")
 }
 
 fn kind_of(is_request: bool) -> &'static str {
