@@ -313,11 +313,7 @@ pub const MAX_INFO_LEN: usize = u16::MAX as usize;
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
 pub fn clip(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or_default()
+    s.get(..s.floor_char_boundary(max)).unwrap_or_default()
 }
 
 /// Builds rows from records, in frame order (used by the loader; pure given its inputs), and
