@@ -183,12 +183,32 @@ mod tests {
 
     #[test]
     fn dropping_early_ends_the_thread() {
-        let mut r =
-            ReadAhead::new(Source { data: data(8 * CHUNK), pos: 0, step: usize::MAX, fail_at_end: false });
+        /// A source that says how far it was read, and when the reading thread let go of it.
+        struct Watched(Source, Arc<std::sync::atomic::AtomicUsize>, std::sync::mpsc::Sender<()>);
+        impl Read for Watched {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.read(out)?;
+                self.1.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                Ok(n)
+            }
+        }
+        impl Drop for Watched {
+            fn drop(&mut self) {
+                let _ = self.2.send(());
+            }
+        }
+        let total = 8 * CHUNK;
+        let read = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (dropped, released) = std::sync::mpsc::channel();
+        let source = Source { data: data(total), pos: 0, step: usize::MAX, fail_at_end: false };
+        let mut r = ReadAhead::new(Watched(source, Arc::clone(&read), dropped));
         let mut buf = [0; 100];
         assert_eq!(r.read(&mut buf).unwrap(), 100);
         drop(r);
-        // Nothing to assert on the thread itself: the test would hang or leak if it blocked
-        // forever on a full channel; the channel's send fails once the receiver is gone.
+        // The thread, blocked on a full channel, ends (and drops the source) once the reader
+        // is gone, without reading the rest of the file.
+        assert!(released.recv_timeout(std::time::Duration::from_secs(20)).is_ok(), "thread still running");
+        let n = read.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(n <= (IN_FLIGHT + 2) * CHUNK && n < total, "read {n} of {total} bytes");
     }
 }
