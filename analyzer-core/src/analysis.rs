@@ -206,6 +206,8 @@ pub struct Analyzer {
     audit: Option<crate::audit::AuditCollector>,
     /// A recycled record's message buffers ([`Analyzer::recycle`]).
     spare_message: Buffers,
+    /// The box of a recycled record's CoAP part, for the next one.
+    spare_coap: Option<Box<CoapRecord>>,
 }
 
 impl Analyzer {
@@ -240,16 +242,22 @@ impl Analyzer {
             types: [0; 4],
             audit: None,
             spare_message: Buffers::default(),
+            spare_coap: None,
         }
     }
 
-    /// Hands back a record the caller is done with: its layer list and message buffers are
-    /// filled again by the next frame, so a caller that recycles every record (the CLI) saves
-    /// their allocations. Records a caller keeps are simply not recycled.
+    /// Hands back a record the caller is done with: its layer list, message buffers, CoAP
+    /// record box and OSCORE record (with its plaintext buffers) are filled again by the next
+    /// frame, so a caller that recycles every record (the CLI) saves their allocations.
+    /// Records a caller keeps are simply not recycled.
     pub fn recycle(&mut self, record: FrameRecord) {
         self.net.recycle(record.layers);
-        if let Some(c) = record.coap {
-            self.spare_message = c.message.into_buffers();
+        if let Some(mut c) = record.coap {
+            if let Some(o) = c.oscore.take() {
+                self.engine.recycle(o);
+            }
+            self.spare_message = c.message.take_buffers();
+            self.spare_coap = Some(c);
         }
     }
 
@@ -364,8 +372,14 @@ impl Analyzer {
                     self.procedures(&meta, &message, o, &mut record.events, &mut findings);
                 }
                 self.count_coap(&message, &exchange, detection);
-                record.coap =
-                    Some(Box::new(CoapRecord { message, source, offset, detection, exchange, oscore }));
+                let coap = CoapRecord { message, source, offset, detection, exchange, oscore };
+                record.coap = Some(match self.spare_coap.take() {
+                    Some(mut b) => {
+                        *b = coap;
+                        b
+                    }
+                    None => Box::new(coap),
+                });
             }
         }
 

@@ -476,10 +476,18 @@ pub struct Buffers {
     options: Vec<CoapOption>,
 }
 
+impl Buffers {
+    /// The byte buffer, for a plaintext parsed by [`Message::parse_plaintext_in`].
+    pub fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+}
+
 impl Message {
-    /// Gives up the message's buffers for [`Message::parse_into`].
-    pub fn into_buffers(self) -> Buffers {
-        Buffers { bytes: self.bytes, options: self.options }
+    /// Gives up the message's buffers for [`Message::parse_into`] (its bytes and options are
+    /// left empty).
+    pub fn take_buffers(&mut self) -> Buffers {
+        Buffers { bytes: std::mem::take(&mut self.bytes), options: std::mem::take(&mut self.options) }
     }
 
     /// Parses a CoAP-over-UDP message (lax) with default [`ParseOptions`].
@@ -493,7 +501,7 @@ impl Message {
     }
 
     /// [`Message::parse_with`] into the buffers of an earlier message (no allocation once
-    /// they have grown: see [`Message::into_buffers`]).
+    /// they have grown: see [`Message::take_buffers`]).
     pub fn parse_into(bytes: &[u8], opts: ParseOptions, mut buffers: Buffers) -> Message {
         buffers.bytes.clear();
         buffers.bytes.extend_from_slice(bytes);
@@ -596,13 +604,21 @@ impl Message {
     /// [`Message::parse_plaintext_with`] keeping `bytes` (no copy: the engine hands over the
     /// plaintext it just decrypted).
     pub fn parse_plaintext_owned(bytes: Vec<u8>, opts: ParseOptions) -> Message {
-        let mut m = Message::plaintext_fields(&bytes, opts);
+        Message::parse_plaintext_in(Buffers { bytes, options: Vec::new() }, opts)
+    }
+
+    /// [`Message::parse_plaintext_owned`] on the plaintext the caller wrote into
+    /// [`Buffers::bytes_mut`]; the option list of an earlier message is reused.
+    pub fn parse_plaintext_in(buffers: Buffers, opts: ParseOptions) -> Message {
+        let Buffers { bytes, mut options } = buffers;
+        options.clear();
+        let mut m = Message::plaintext_fields(&bytes, opts, options);
         m.bytes = bytes;
         m
     }
 
     /// Everything of a plaintext message but its `bytes` (left empty).
-    fn plaintext_fields(bytes: &[u8], opts: ParseOptions) -> Message {
+    fn plaintext_fields(bytes: &[u8], opts: ParseOptions, options: Vec<CoapOption>) -> Message {
         let len = bytes.len();
         let mut p = Parser { b: bytes, opts, findings: Vec::new(), complete: true };
         let mut m = Message {
@@ -614,7 +630,7 @@ impl Message {
             mid: 0,
             token: 0..0,
             token_ext: None,
-            options: Vec::new(),
+            options,
             payload_marker: None,
             payload: len..len,
             complete: true,

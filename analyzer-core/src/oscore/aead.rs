@@ -137,18 +137,36 @@ impl AeadKey {
 
     /// Decrypts and verifies `ciphertext_with_tag` (the OSCORE payload: ciphertext || tag).
     pub fn open(&self, nonce: &[u8], aad: &[u8], ciphertext_with_tag: &[u8]) -> Result<Vec<u8>, AeadError> {
+        let mut out = Vec::new();
+        self.open_into(nonce, aad, ciphertext_with_tag, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`open`](Self::open) into `out` (cleared first; its allocation is reused). On error
+    /// `out` is left empty: unverified bytes are not handed out.
+    pub fn open_into(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext_with_tag: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), AeadError> {
+        out.clear();
         self.check_nonce(nonce)?;
         let tag_len = self.alg.tag_len();
         let Some(body_len) = ciphertext_with_tag.len().checked_sub(tag_len) else {
             return Err(AeadError::CiphertextTooShort { len: ciphertext_with_tag.len(), tag_len });
         };
         let (body, tag) = ciphertext_with_tag.split_at(body_len);
-        let mut out = body.to_vec();
+        out.extend_from_slice(body);
         let r = with_cipher!(&self.cipher, c =>
-            ccm: c.open(nonce, aad, &mut out, tag).map_err(Failure::from),
-            aead: open_with(c.as_ref(), nonce, aad, &mut out, tag));
+            ccm: c.open(nonce, aad, out, tag).map_err(Failure::from),
+            aead: open_with(c.as_ref(), nonce, aad, out, tag));
+        if r.is_err() {
+            out.clear();
+        }
         match r {
-            Ok(()) => Ok(out),
+            Ok(()) => Ok(()),
             Err(Failure::Tag) => Err(AeadError::Authentication),
             Err(Failure::Length) => Err(self.too_long(body_len)),
         }
@@ -358,6 +376,26 @@ mod tests {
             n2[0] ^= 0x80;
             assert_eq!(k.open(&n2, &aad, &ct), Err(AeadError::Authentication), "{alg}");
             assert_eq!(k.open(&nonce, &aad, &ct).unwrap(), b"OSCORE plaintext");
+        }
+    }
+
+    /// `open_into` reuses a dirty buffer, and leaves it empty when the tag does not verify
+    /// (for every algorithm: the in-place CCM and the AEAD-trait paths differ).
+    #[test]
+    fn open_into_reuses_and_clears() {
+        for alg in AeadAlg::ALL {
+            let k = AeadKey::new(alg, &vec![0x42; alg.key_len()]).unwrap();
+            let nonce: Vec<u8> = (0..alg.nonce_len() as u8).collect();
+            let ct = k.seal(&nonce, b"aad", b"OSCORE plaintext").unwrap();
+            let mut out = b"left over from an earlier message, longer".to_vec();
+            k.open_into(&nonce, b"aad", &ct, &mut out).unwrap();
+            assert_eq!(out, b"OSCORE plaintext", "{alg}");
+            let mut bad = ct.clone();
+            bad[0] ^= 1;
+            assert_eq!(k.open_into(&nonce, b"aad", &bad, &mut out), Err(AeadError::Authentication), "{alg}");
+            assert!(out.is_empty(), "{alg}: unverified bytes handed out");
+            assert!(k.open_into(&nonce[1..], b"aad", &ct, &mut out).is_err(), "{alg}");
+            assert!(out.is_empty(), "{alg}");
         }
     }
 

@@ -21,7 +21,7 @@ use super::option::{KudosFields, OscoreOption, ParsedOption, ProblemClass};
 use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, Name, NewContext, Origin, StoredContext};
 use crate::bytes::SmallBytes;
 use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
-use crate::coap::message::Message;
+use crate::coap::message::{Buffers, Message};
 use crate::collections::{FastMap, Fifo};
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::keys::PeerSlot;
@@ -197,6 +197,12 @@ pub struct OscoreRecord {
     pub findings: Vec<Finding>,
 }
 
+impl Default for OscoreRecord {
+    fn default() -> Self {
+        OscoreRecord::new(Status::MalformedOption)
+    }
+}
+
 impl OscoreRecord {
     pub(crate) fn new(status: Status) -> Self {
         OscoreRecord {
@@ -216,6 +222,14 @@ impl OscoreRecord {
             tried: Vec::new(),
             findings: Vec::new(),
         }
+    }
+
+    /// Back to [`OscoreRecord::new`], keeping the allocations of `tried` and `findings`.
+    fn reset(&mut self, status: Status) {
+        let (mut tried, mut findings) = (std::mem::take(&mut self.tried), std::mem::take(&mut self.findings));
+        tried.clear();
+        findings.clear();
+        *self = OscoreRecord { tried, findings, ..OscoreRecord::new(status) };
     }
 
     /// The parsed option, when it parsed.
@@ -341,13 +355,12 @@ struct KudosUse {
     newly_derived: bool,
 }
 
-/// A verified (or tag-truncated) open.
+/// A verified (or tag-truncated) open; the plaintext is in `Engine::plaintext`.
 #[derive(Debug)]
 struct Opened {
     id: CtxId,
     slot: PeerSlot,
     nonce: SmallBytes,
-    plaintext: Vec<u8>,
     verified: bool,
     kudos: Option<KudosUse>,
 }
@@ -399,6 +412,11 @@ pub struct Engine {
     digests: foldhash::quality::RandomState,
     /// Scratch buffer the AAD of each trial is built in.
     aad: Vec<u8>,
+    /// Each trial decrypts into these bytes; the inner message of the trial that verified is
+    /// parsed from them (its option list reused too). Refilled by [`Engine::recycle`].
+    plaintext: Buffers,
+    /// A record handed back by [`Engine::recycle`], filled again by the next message.
+    spare_record: Option<Box<OscoreRecord>>,
     /// (context, protecting slot) -> PIV history.
     pivs: FastMap<(CtxId, PeerSlot), PivHistory>,
     /// KUDOS contexts already derived: (CTX_IN, X_N, label encoding) -> context.
@@ -426,6 +444,8 @@ impl Engine {
             winners: FastMap::default(),
             digests: foldhash::quality::RandomState::default(),
             aad: Vec::new(),
+            plaintext: Buffers::default(),
+            spare_record: None,
             pivs: FastMap::default(),
             kudos_cache: FastMap::default(),
             kudos_inputs: FastMap::default(),
@@ -507,6 +527,15 @@ impl Engine {
         &self.stats
     }
 
+    /// Hands back a record the caller is done with: the next protected message is written
+    /// into it and its plaintext buffers, without allocating (see `Analyzer::recycle`).
+    pub fn recycle(&mut self, mut record: Box<OscoreRecord>) {
+        if let Some(mut inner) = record.inner.take() {
+            self.plaintext = inner.take_buffers();
+        }
+        self.spare_record = Some(record);
+    }
+
     /// Processes one CoAP message; `None` when it has nothing to do with OSCORE.
     ///
     /// Boxed: a record is large, and most messages of a plain CoAP capture have none (moving
@@ -516,7 +545,12 @@ impl Engine {
         self.prune(input.meta.ts);
         let opt = m.find_option(OPT_OSCORE).cloned();
         let record = match opt {
-            Some(o) => Some(Box::new(self.protected(input, o.value.clone()))),
+            Some(o) => {
+                let mut r = self.spare_record.take().unwrap_or_default();
+                r.reset(Status::MalformedOption);
+                self.protected(input, o.value.clone(), &mut r);
+                Some(r)
+            }
             None => self.unprotected(input),
         };
         if let Some(r) = &record {
@@ -551,10 +585,9 @@ impl Engine {
         Some(Box::new(r))
     }
 
-    fn protected(&mut self, input: MessageInput<'_>, value: Range<usize>) -> OscoreRecord {
+    fn protected(&mut self, input: MessageInput<'_>, value: Range<usize>, r: &mut OscoreRecord) {
         let m = input.message;
         let parsed = OscoreOption::parse(m.bytes.get(value.clone()).unwrap_or_default());
-        let mut r = OscoreRecord::new(Status::MalformedOption);
         r.option_range = Some(value.clone());
         let rel = |range: Range<usize>| Span::frame(range.start + value.start..range.end + value.start);
         for p in &parsed.problems {
@@ -568,8 +601,8 @@ impl Engine {
         let malformed = parsed.problems.iter().any(|p| p.class() != ProblemClass::Note);
         r.option = Some(parsed);
         if malformed {
-            self.remember_unopened_request(input, &r);
-            return r;
+            self.remember_unopened_request(input, r);
+            return;
         }
         if m.payload.is_empty() && input.missing_bytes == 0 {
             r.findings.push(
@@ -581,14 +614,14 @@ impl Engine {
                 )
                 .at(Span::frame(m.bytes.len()..m.bytes.len())),
             );
-            self.remember_unopened_request(input, &r);
-            return r;
+            self.remember_unopened_request(input, r);
+            return;
         }
-        self.check_outer_options(m, &mut r);
+        self.check_outer_options(m, r);
         if m.code.is_request() {
-            self.request(input, &mut r);
+            self.request(input, r);
         } else {
-            self.response(input, &mut r);
+            self.response(input, r);
         }
         if let Some(c) = &r.context
             && let Some(ctx) = self.store.get(c.id)
@@ -606,7 +639,6 @@ impl Engine {
                 ));
             }
         }
-        r
     }
 
     fn remember_unopened_request(&mut self, input: MessageInput<'_>, r: &OscoreRecord) {
@@ -943,17 +975,24 @@ impl Engine {
                 Cand::Existing { id, slot } => {
                     let Some(ctx) = self.store.get(*id) else { continue };
                     let view = ctx.view(*slot);
-                    let (n, result) =
-                        open_view(view, spec, request_kid, request_piv, ct, missing, &mut self.aad);
+                    let (n, result) = open_view(
+                        view,
+                        spec,
+                        request_kid,
+                        request_piv,
+                        ct,
+                        missing,
+                        &mut self.aad,
+                        self.plaintext.bytes_mut(),
+                    );
                     r.tried.push((ctx.name.clone(), result.is_some()));
                     if r.nonce.is_none() {
                         r.nonce.clone_from(&n);
                     }
-                    result.zip(n).map(|((pt, verified), n)| Opened {
+                    result.zip(n).map(|(verified, n)| Opened {
                         id: *id,
                         slot: *slot,
                         nonce: n,
-                        plaintext: pt,
                         verified,
                         kudos: None,
                     })
@@ -964,14 +1003,21 @@ impl Engine {
                     if let Some(&id) = self.kudos_cache.get(&cache_key) {
                         let Some(ctx) = self.store.get(id) else { continue };
                         let view = ctx.view(kc.slot);
-                        let (n, result) =
-                            open_view(view, spec, request_kid, request_piv, ct, missing, &mut self.aad);
+                        let (n, result) = open_view(
+                            view,
+                            spec,
+                            request_kid,
+                            request_piv,
+                            ct,
+                            missing,
+                            &mut self.aad,
+                            self.plaintext.bytes_mut(),
+                        );
                         r.tried.push((ctx.name.clone(), result.is_some()));
-                        result.zip(n).map(|((pt, verified), n)| Opened {
+                        result.zip(n).map(|(verified, n)| Opened {
                             id,
                             slot: kc.slot,
                             nonce: n,
-                            plaintext: pt,
                             verified,
                             kudos: Some(KudosUse { cand: kc.clone(), newly_derived: false }),
                         })
@@ -984,8 +1030,16 @@ impl Engine {
                         let Ok(derived) = DerivedContext::derive(params) else { continue };
                         self.stats.kudos_derivations += 1;
                         let view = if kc.slot == PeerSlot::A { derived.clone() } else { derived.reversed() };
-                        let (n, result) =
-                            open_view(&view, spec, request_kid, request_piv, ct, missing, &mut self.aad);
+                        let (n, result) = open_view(
+                            &view,
+                            spec,
+                            request_kid,
+                            request_piv,
+                            ct,
+                            missing,
+                            &mut self.aad,
+                            self.plaintext.bytes_mut(),
+                        );
                         let what = match kc.kind {
                             CtxKind::KudosTemp => "CTX_TEMP",
                             _ => "CTX_NEW",
@@ -998,7 +1052,7 @@ impl Engine {
                             r.nonce.clone_from(&n);
                         }
                         match result.zip(n) {
-                            Some(((pt, verified), n)) => {
+                            Some((verified, n)) => {
                                 self.stats.kudos_contexts += 1;
                                 let id = self.insert_kudos(kc, derived, frame);
                                 self.kudos_cache.insert(cache_key, id);
@@ -1006,7 +1060,6 @@ impl Engine {
                                     id,
                                     slot: kc.slot,
                                     nonce: n,
-                                    plaintext: pt,
                                     verified,
                                     kudos: Some(KudosUse { cand: kc.clone(), newly_derived: true }),
                                 })
@@ -1239,7 +1292,7 @@ impl Engine {
     fn accept(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord, o: Opened, source: NonceSource) {
         let frame = input.meta.frame;
         let warn = self.config.limit_warn_percent;
-        let Opened { id, slot, nonce: n, plaintext, verified, kudos: kudos_use } = o;
+        let Opened { id, slot, nonce: n, verified, kudos: kudos_use } = o;
         if let Some(k) = r.opt().and_then(OscoreOption::kudos) {
             let root = self.store.get(id).map_or(id, |c| c.root);
             let seen = self.kudos_inputs.entry(root).or_default();
@@ -1312,7 +1365,8 @@ impl Engine {
                 ));
             }
         }
-        let inner = Message::parse_plaintext_owned(plaintext, crate::coap::message::ParseOptions::default());
+        let plaintext = std::mem::take(&mut self.plaintext);
+        let inner = Message::parse_plaintext_in(plaintext, crate::coap::message::ParseOptions::default());
         for f in &inner.findings {
             let mut f = f.clone();
             f.layer = Layer::Oscore;
@@ -1505,7 +1559,8 @@ fn nonce_for(view: &DerivedContext, spec: NonceSpec<'_>) -> Option<SmallBytes> {
 }
 
 /// Opens with the protecting peer's view of a context: the nonce (when one can be built) and,
-/// when it opened, `(plaintext, verified)`. The AAD is built in `aad`.
+/// when it opened, whether it verified (false: a truncated tag). The AAD is built in `aad`,
+/// the plaintext in `plaintext` (left empty when it did not open).
 fn open_view(
     view: &DerivedContext,
     spec: NonceSpec<'_>,
@@ -1514,15 +1569,20 @@ fn open_view(
     ct: &[u8],
     missing: usize,
     aad: &mut Vec<u8>,
-) -> (Option<SmallBytes>, Option<(Vec<u8>, bool)>) {
+    plaintext: &mut Vec<u8>,
+) -> (Option<SmallBytes>, Option<bool>) {
+    plaintext.clear();
     let Some(n) = nonce_for(view, spec) else { return (None, None) };
     aad_into(aad, view.alg(), request_kid, request_piv);
     let key = view.sender_aead();
     let opened = if missing == 0 {
-        key.open(&n, aad, ct).ok().map(|pt| (pt, true))
+        key.open_into(&n, aad, ct, plaintext).ok().map(|()| true)
     } else {
         let reported = ct.len() + missing;
-        key.decrypt_truncated(&n, ct, reported).ok().map(|u| (u.plaintext, false))
+        key.decrypt_truncated(&n, ct, reported).ok().map(|u| {
+            *plaintext = u.plaintext;
+            false
+        })
     };
     (Some(n), opened)
 }
