@@ -355,7 +355,7 @@ struct KudosUse {
     newly_derived: bool,
 }
 
-/// A verified (or tag-truncated) open; the plaintext is in `Engine::plaintext`.
+/// A verified (or tag-truncated) open; the plaintext is in `Scratch::plaintext`.
 #[derive(Debug)]
 struct Opened {
     id: CtxId,
@@ -410,11 +410,8 @@ pub struct Engine {
     winners: FastMap<u64, CtxId>,
     /// Seeded per process: association and ciphertext digests.
     digests: foldhash::quality::RandomState,
-    /// Scratch buffer the AAD of each trial is built in.
-    aad: Vec<u8>,
-    /// Each trial decrypts into these bytes; the inner message of the trial that verified is
-    /// parsed from them (its option list reused too). Refilled by [`Engine::recycle`].
-    plaintext: Buffers,
+    /// The buffers of each trial.
+    scratch: Scratch,
     /// A record handed back by [`Engine::recycle`], filled again by the next message.
     spare_record: Option<Box<OscoreRecord>>,
     /// (context, protecting slot) -> PIV history.
@@ -425,6 +422,15 @@ pub struct Engine {
     kudos_inputs: FastMap<CtxId, Vec<KudosSeen>>,
     stats: EngineStats,
     last_prune: Option<Timestamp>,
+}
+
+/// What each trial writes: the AAD it builds, and the plaintext it decrypts into. The inner
+/// message of the trial that verified is parsed from the latter (with the option list of a
+/// recycled record's inner message: [`Engine::recycle`]).
+#[derive(Debug, Default)]
+struct Scratch {
+    aad: Vec<u8>,
+    plaintext: Buffers,
 }
 
 fn piv_u64(piv: &[u8]) -> u64 {
@@ -443,8 +449,7 @@ impl Engine {
             store,
             winners: FastMap::default(),
             digests: foldhash::quality::RandomState::default(),
-            aad: Vec::new(),
-            plaintext: Buffers::default(),
+            scratch: Scratch::default(),
             spare_record: None,
             pivs: FastMap::default(),
             kudos_cache: FastMap::default(),
@@ -531,7 +536,7 @@ impl Engine {
     /// into it and its plaintext buffers, without allocating (see `Analyzer::recycle`).
     pub fn recycle(&mut self, mut record: Box<OscoreRecord>) {
         if let Some(mut inner) = record.inner.take() {
-            self.plaintext = inner.take_buffers();
+            self.scratch.plaintext = inner.take_buffers();
         }
         self.spare_record = Some(record);
     }
@@ -975,16 +980,8 @@ impl Engine {
                 Cand::Existing { id, slot } => {
                     let Some(ctx) = self.store.get(*id) else { continue };
                     let view = ctx.view(*slot);
-                    let (n, result) = open_view(
-                        view,
-                        spec,
-                        request_kid,
-                        request_piv,
-                        ct,
-                        missing,
-                        &mut self.aad,
-                        self.plaintext.bytes_mut(),
-                    );
+                    let (n, result) =
+                        open_view(view, spec, request_kid, request_piv, ct, missing, &mut self.scratch);
                     r.tried.push((ctx.name.clone(), result.is_some()));
                     if r.nonce.is_none() {
                         r.nonce.clone_from(&n);
@@ -1003,16 +1000,8 @@ impl Engine {
                     if let Some(&id) = self.kudos_cache.get(&cache_key) {
                         let Some(ctx) = self.store.get(id) else { continue };
                         let view = ctx.view(kc.slot);
-                        let (n, result) = open_view(
-                            view,
-                            spec,
-                            request_kid,
-                            request_piv,
-                            ct,
-                            missing,
-                            &mut self.aad,
-                            self.plaintext.bytes_mut(),
-                        );
+                        let (n, result) =
+                            open_view(view, spec, request_kid, request_piv, ct, missing, &mut self.scratch);
                         r.tried.push((ctx.name.clone(), result.is_some()));
                         result.zip(n).map(|(verified, n)| Opened {
                             id,
@@ -1030,16 +1019,8 @@ impl Engine {
                         let Ok(derived) = DerivedContext::derive(params) else { continue };
                         self.stats.kudos_derivations += 1;
                         let view = if kc.slot == PeerSlot::A { derived.clone() } else { derived.reversed() };
-                        let (n, result) = open_view(
-                            &view,
-                            spec,
-                            request_kid,
-                            request_piv,
-                            ct,
-                            missing,
-                            &mut self.aad,
-                            self.plaintext.bytes_mut(),
-                        );
+                        let (n, result) =
+                            open_view(&view, spec, request_kid, request_piv, ct, missing, &mut self.scratch);
                         let what = match kc.kind {
                             CtxKind::KudosTemp => "CTX_TEMP",
                             _ => "CTX_NEW",
@@ -1365,7 +1346,7 @@ impl Engine {
                 ));
             }
         }
-        let plaintext = std::mem::take(&mut self.plaintext);
+        let plaintext = std::mem::take(&mut self.scratch.plaintext);
         let inner = Message::parse_plaintext_in(plaintext, crate::coap::message::ParseOptions::default());
         for f in &inner.findings {
             let mut f = f.clone();
@@ -1559,8 +1540,8 @@ fn nonce_for(view: &DerivedContext, spec: NonceSpec<'_>) -> Option<SmallBytes> {
 }
 
 /// Opens with the protecting peer's view of a context: the nonce (when one can be built) and,
-/// when it opened, whether it verified (false: a truncated tag). The AAD is built in `aad`,
-/// the plaintext in `plaintext` (left empty when it did not open).
+/// when it opened, whether it verified (false: a truncated tag). The AAD and the plaintext are
+/// built in `scratch` (the plaintext is left empty when it did not open).
 fn open_view(
     view: &DerivedContext,
     spec: NonceSpec<'_>,
@@ -1568,9 +1549,10 @@ fn open_view(
     request_piv: &[u8],
     ct: &[u8],
     missing: usize,
-    aad: &mut Vec<u8>,
-    plaintext: &mut Vec<u8>,
+    scratch: &mut Scratch,
 ) -> (Option<SmallBytes>, Option<bool>) {
+    let Scratch { aad, plaintext } = scratch;
+    let plaintext = plaintext.bytes_mut();
     plaintext.clear();
     let Some(n) = nonce_for(view, spec) else { return (None, None) };
     aad_into(aad, view.alg(), request_kid, request_piv);
