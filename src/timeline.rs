@@ -7,7 +7,7 @@ use analyzer_core::keys::PeerSlot;
 use analyzer_core::oscore::params::Secret;
 use analyzer_core::oscore::store::ContextStore;
 use analyzer_core::time::{Nanos, Timestamp};
-use analyzer_core::timeline::{LadderRow, Lane, MarkerKind, Procedure};
+use analyzer_core::timeline::{LadderRow, Lane, MAX_LADDER_ROWS, MarkerKind, Procedure};
 use serde::Serialize;
 use std::io::{self, BufWriter, Write};
 
@@ -140,6 +140,13 @@ fn write_procedure(out: &mut impl Write, lane: &Lane, p: &Procedure, first: Time
             LadderRow::Marker(_) => {}
         }
     }
+    if p.omitted > 0 {
+        writeln!(
+            out,
+            "    {:>7} {:>11}     * {} more messages and flags not drawn (a ladder keeps {MAX_LADDER_ROWS} rows)",
+            "", "", p.omitted
+        )?;
+    }
     Ok(())
 }
 
@@ -209,6 +216,13 @@ struct ProcedureJson {
     messages: Vec<MessageJson>,
     derived: Vec<DerivedJson>,
     markers: Vec<MarkerJson>,
+    /// Messages and flags not kept past MAX_LADDER_ROWS (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -374,6 +388,7 @@ fn lane_json(lane: &Lane, store: &ContextStore, first: Timestamp, show_secrets: 
                     .iter()
                     .map(|m| MarkerJson { frame: m.frame, kind: marker_kind(&m.kind), text: m.text.clone() })
                     .collect(),
+                omitted: p.omitted,
             })
             .collect(),
     }

@@ -174,6 +174,11 @@ pub struct DerivedCtx {
     pub frame: u64,
 }
 
+/// Rows a procedure's ladder keeps of ordinary messages and flags: an execution that never
+/// completes would otherwise gain a row for every message that follows, and memory would grow
+/// with the capture. KUDOS messages and protocol-step markers are always kept.
+pub const MAX_LADDER_ROWS: usize = 512;
+
 /// One execution of a key-management procedure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Procedure {
@@ -192,6 +197,9 @@ pub struct Procedure {
     pub outcome: Outcome,
     pub messages: Vec<ProcMessage>,
     pub markers: Vec<Marker>,
+    /// Ordinary-message arrows and flag markers not kept because the ladder already had
+    /// [`MAX_LADDER_ROWS`] rows (an execution that never ends, with traffic flowing on).
+    pub omitted: u64,
     pub derived: Vec<DerivedCtx>,
     pub start_frame: u64,
     pub start_ts: Timestamp,
@@ -216,6 +224,7 @@ impl Procedure {
             outcome: Outcome::Incomplete { waiting: String::new() },
             messages: Vec::new(),
             markers: Vec::new(),
+            omitted: 0,
             derived: Vec::new(),
             start_frame: frame,
             start_ts: ts,
@@ -233,15 +242,30 @@ impl Procedure {
         }
     }
 
-    /// Adds an arrow to the ladder (the procedure lasts at least until it).
+    /// Adds an arrow to the ladder (the procedure lasts at least until it). Past
+    /// [`MAX_LADDER_ROWS`] an ordinary message (no KUDOS x byte) is only counted.
     pub fn add_message(&mut self, m: ProcMessage) {
         self.touch(m.frame, m.ts);
-        self.messages.push(m);
+        if m.x.is_none() && self.ladder_full() {
+            self.omitted += 1;
+        } else {
+            self.messages.push(m);
+        }
     }
 
+    /// Adds a marker. Past [`MAX_LADDER_ROWS`] a flag is only counted; the markers of
+    /// protocol steps are always kept.
     pub fn mark(&mut self, frame: u64, ts: Timestamp, kind: MarkerKind, text: impl Into<String>) {
         self.touch(frame, ts);
-        self.markers.push(Marker { frame, ts, kind, text: text.into() });
+        if kind == MarkerKind::Flag && self.ladder_full() {
+            self.omitted += 1;
+        } else {
+            self.markers.push(Marker { frame, ts, kind, text: text.into() });
+        }
+    }
+
+    fn ladder_full(&self) -> bool {
+        self.messages.len() + self.markers.len() >= MAX_LADDER_ROWS
     }
 
     pub fn duration(&self) -> Nanos {
@@ -384,5 +408,53 @@ impl Lane {
                 messages: 1,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrow(frame: u64, x: Option<u8>) -> ProcMessage {
+        ProcMessage {
+            frame,
+            ts: Timestamp::from_nanos(i128::from(frame) * 1_000_000),
+            from: PeerSlot::A,
+            is_request: true,
+            label: if x.is_some() { "divergent".into() } else { "GET /temp".into() },
+            x,
+            nonce: x.map(|_| vec![1, 2, 3, 4, 5, 6, 7, 8]),
+            context_label: "g0".into(),
+        }
+    }
+
+    /// An execution that never ends keeps at most MAX_LADDER_ROWS rows of ordinary messages
+    /// and flags, however long traffic flows on; KUDOS messages and protocol-step markers are
+    /// still kept, the rest counted, and the procedure's end follows the last message.
+    #[test]
+    fn ladder_of_an_endless_execution_is_bounded() {
+        let mut p = Procedure::new(ProcedureKind::Kudos, 1, PeerSlot::A, 1, Timestamp::from_nanos(1_000_000));
+        p.add_message(arrow(1, Some(0x08)));
+        for frame in 2..=20_001 {
+            p.add_message(arrow(frame, None));
+            let ts = Timestamp::from_nanos(i128::from(frame) * 1_000_000);
+            p.mark(frame, ts, MarkerKind::Flag, "non-KUDOS message while busy");
+        }
+        assert_eq!(p.messages.len() + p.markers.len(), MAX_LADDER_ROWS);
+        assert_eq!(p.omitted, 2 * 20_000 + 1 - MAX_LADDER_ROWS as u64);
+        assert_eq!(p.end_frame, 20_001);
+        // Past the cap: a KUDOS message and the completion are kept, in ladder order.
+        p.add_message(arrow(20_002, Some(0x28)));
+        p.mark(20_002, Timestamp::from_nanos(20_002_000_000), MarkerKind::Completed, "completed");
+        let omitted = p.omitted;
+        p.add_message(arrow(20_003, None));
+        assert_eq!(p.omitted, omitted + 1);
+        let rows = p.ladder();
+        assert_eq!(rows.len(), MAX_LADDER_ROWS + 2);
+        assert!(
+            matches!(rows[rows.len() - 2], LadderRow::Message(m) if m.frame == 20_002 && m.x == Some(0x28))
+        );
+        assert!(matches!(rows[rows.len() - 1], LadderRow::Marker(m) if m.kind == MarkerKind::Completed));
+        assert_eq!(p.end_frame, 20_003);
     }
 }

@@ -12,7 +12,9 @@ use crate::model::{Row, RowKind};
 use analyzer_core::keys::PeerSlot;
 use analyzer_core::oscore::store::CtxId;
 use analyzer_core::time::Timestamp;
-use analyzer_core::timeline::{LadderRow, Lane, MarkerKind, Outcome, Procedure, ProcedureKind};
+use analyzer_core::timeline::{
+    LadderRow, Lane, MAX_LADDER_ROWS, MarkerKind, Outcome, Procedure, ProcedureKind,
+};
 use std::collections::BTreeMap;
 
 /// One message of a lane in the overview strip, as its row says it.
@@ -836,6 +838,12 @@ fn procedure_ladder(
             }
             LadderRow::Marker(mk) => marker_row(ui, cols, width, &mk.kind, &mk.text),
         }
+    }
+    if p.omitted > 0 {
+        ui.label(format!(
+            "{} more messages and flags not drawn (a ladder keeps {MAX_LADDER_ROWS} rows)",
+            p.omitted
+        ));
     }
     ui.spacing_mut().item_spacing.y = old;
     clicked
