@@ -197,12 +197,6 @@ pub struct OscoreRecord {
     pub findings: Vec<Finding>,
 }
 
-impl Default for OscoreRecord {
-    fn default() -> Self {
-        OscoreRecord::new(Status::MalformedOption)
-    }
-}
-
 impl OscoreRecord {
     pub(crate) fn new(status: Status) -> Self {
         OscoreRecord {
@@ -551,8 +545,13 @@ impl Engine {
         let opt = m.find_option(OPT_OSCORE).cloned();
         let record = match opt {
             Some(o) => {
-                let mut r = self.spare_record.take().unwrap_or_default();
-                r.reset(Status::MalformedOption);
+                let mut r = match self.spare_record.take() {
+                    Some(mut r) => {
+                        r.reset(Status::MalformedOption);
+                        r
+                    }
+                    None => Box::new(OscoreRecord::new(Status::MalformedOption)),
+                };
                 self.protected(input, o.value.clone(), &mut r);
                 Some(r)
             }
