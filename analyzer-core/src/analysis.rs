@@ -533,7 +533,7 @@ fn relocate_into(out: &mut Vec<Finding>, found: &[Finding], offset: usize, sourc
 /// (type, MID, token) with the inner code, options and payload, plus the outer Observe (it is
 /// class E and U), so the exchange tracker can follow inner Block-wise transfers.
 fn reframe_inner(outer: &Message, inner: &Message) -> Message {
-    let adds_observe = inner.find_option(6).is_none() && outer.first_option(6).is_some();
+    let adds_observe = outer_observe(outer, inner).is_some();
     let token = outer.token();
     let (Ok(tkl), Some(body)) = (u8::try_from(token.len()), inner.bytes.get(1..)) else {
         return reemit_inner(outer, inner);
@@ -577,15 +577,18 @@ fn reframe_inner(outer: &Message, inner: &Message) -> Message {
     }
 }
 
+/// The outer Observe value the reframed message takes (when the inner message has none).
+fn outer_observe<'a>(outer: &'a Message, inner: &Message) -> Option<&'a [u8]> {
+    inner.find_option(num::OBSERVE).is_none().then(|| outer.first_option(num::OBSERVE)).flatten()
+}
+
 /// [`reframe_inner`] by encoding a new message: when the outer Observe must be added, the
 /// token is extended, or the plaintext had problems.
 fn reemit_inner(outer: &Message, inner: &Message) -> Message {
     let mut options: Vec<(u16, Vec<u8>)> =
         inner.options.iter().map(|o| (o.number, inner.option_value(o).to_vec())).collect();
-    if inner.find_option(6).is_none()
-        && let Some(obs) = outer.first_option(6)
-    {
-        options.push((6, obs.to_vec()));
+    if let Some(obs) = outer_observe(outer, inner) {
+        options.push((num::OBSERVE, obs.to_vec()));
     }
     let repr = crate::coap::message::MessageRepr {
         mtype: Some(outer.mtype),

@@ -6,8 +6,9 @@
 //! so a 100-byte OSCORE message paid that preparation about ten times (perf over 1M decrypted
 //! messages: AES-CCM went from 13% to 10% of `kudoscope stats`). Here the whole message (CTR
 //! keystream, CBC-MAC, tag) runs inside one [`BlockCipherEncClosure`], which keeps the
-//! backend's single-block AES-NI path and prepares keys once. The `ccm` crate stays as the second opinion in the tests (same outputs on random
-//! keys, nonces, AADs and lengths, every tag and nonce size).
+//! backend's single-block AES-NI path and prepares keys once. The `ccm` crate stays as the
+//! second opinion in the tests (same outputs on random keys, nonces, AADs and lengths, every
+//! tag and nonce size).
 //!
 //! Formatting (RFC 3610 §2.2-2.3), with L = 15 - nonce length and M the tag length:
 //! - B_0 = flags (Adata << 6 | (M-2)/2 << 3 | L-1) || nonce || l(m) in L bytes;
