@@ -7,7 +7,7 @@
 use crate::capture::{LinkType, RawFrame};
 use crate::coap::COAP_PORT;
 use crate::coap::exchange::{
-    ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, ObserveInfo, Role,
+    ExchangeConfig, ExchangeInfo, ExchangeSummary, ExchangeTracker, MsgMeta, ObserveInfo, RequestHint, Role,
 };
 use crate::coap::message::{Buffers, Message, ParseOptions, looks_like_coap};
 use crate::coap::options::{BlockValue, num};
@@ -358,15 +358,8 @@ impl Analyzer {
                     missing_bytes,
                 });
                 if let Some(o) = &mut oscore {
-                    // Requests (a Block2 transfer starts with a request without Block2) and
-                    // messages with a Block option are all the inner tracker needs.
-                    if let Some(inner) = &o.inner
-                        && (inner.code.is_request()
-                            || [num::BLOCK1, num::BLOCK2].iter().any(|&n| inner.find_option(n).is_some()))
-                    {
-                        let reframed = reframe_inner(&message, inner);
-                        let info = self.inner_exchanges.observe(&meta, &reframed);
-                        o.inner_exchange = Some(Box::new(info));
+                    if let Some(inner) = &o.inner {
+                        o.inner_exchange = self.follow_inner(&meta, &message, inner, &exchange);
                     }
                     relocate_into(&mut findings, &o.findings, offset, source);
                     self.procedures(&meta, &message, o, &mut record.events, &mut findings);
@@ -426,6 +419,36 @@ impl Analyzer {
         self.stats.exchanges = self.exchanges.finish();
         self.stats.oscore = self.engine.stats().clone();
         (late, self.stats.clone())
+    }
+
+    /// Shows a decrypted inner message to the inner exchange tracker, which follows inner
+    /// Block-wise transfers: messages with a Block option, and the requests they need. A plain
+    /// request (most of them) is not shown: its resource is noted with the engine's request,
+    /// and handed to the tracker with a response to it that starts a Block2 transfer.
+    fn follow_inner(
+        &mut self,
+        meta: &MsgMeta,
+        outer: &Message,
+        inner: &Message,
+        exchange: &ExchangeInfo,
+    ) -> Option<Box<ExchangeInfo>> {
+        let request = inner.code.is_request();
+        if request && !ExchangeTracker::needs_request(meta, inner) {
+            if exchange.retransmission_of.is_none() {
+                self.engine.note_inner_resource(meta.frame, self.inner_exchanges.resource_of(inner));
+            }
+            return None;
+        }
+        if !request && ![num::BLOCK1, num::BLOCK2].iter().any(|&n| inner.find_option(n).is_some()) {
+            return None;
+        }
+        let hint = exchange.request_frame.filter(|_| !request).and_then(|frame| {
+            let resource = self.engine.inner_resource(frame)?;
+            let since = exchange.response_time.map_or(0, |t| t.0);
+            Some(RequestHint { frame, ts: Timestamp::from_nanos(meta.ts.as_nanos() - since), resource })
+        });
+        let reframed = reframe_inner(outer, inner);
+        Some(Box::new(self.inner_exchanges.observe_hinted(meta, &reframed, hint)))
     }
 
     /// Feeds an OSCORE message to the timeline and the procedure observers.

@@ -155,6 +155,19 @@ pub struct ExchangeInfo {
     pub findings: Vec<Finding>,
 }
 
+/// A request this tracker was not shown, as the caller knows it: the caller matched a response
+/// to it (another tracker did) and kept its resource ([`ExchangeTracker::resource_of`]). With
+/// the response ([`ExchangeTracker::observe_hinted`]) it stands in for the request, so that a
+/// Block2 transfer starting with that response is followed as if the request had been seen.
+/// Only requests [`ExchangeTracker::needs_request`] says no to can be left out this way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestHint {
+    /// The request's frame (its first transmission).
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub resource: u64,
+}
+
 /// Counts at the end of a capture.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExchangeSummary {
@@ -464,8 +477,34 @@ impl ExchangeTracker {
         (self.mids.len(), self.requests.len(), self.transfers.len())
     }
 
+    /// Whether this tracker must see a request itself to follow what it starts, or a
+    /// [`RequestHint`] given with a response to it will do. It must see requests with a Block1
+    /// or Block2 option (transfers), with an Observe option (notifications) and to a multicast
+    /// address (responses from several servers). Left-out requests are not counted in the
+    /// [`ExchangeSummary`] and get no findings of their own.
+    pub fn needs_request(meta: &MsgMeta, msg: &Message) -> bool {
+        meta.dst.addr.is_multicast()
+            || [num::BLOCK1, num::BLOCK2, num::OBSERVE].iter().any(|&n| msg.find_option(n).is_some())
+    }
+
+    /// A request's resource (its code and URI options), for a [`RequestHint`].
+    pub fn resource_of(&self, msg: &Message) -> u64 {
+        resource_key(&self.digests, msg, &[])
+    }
+
     /// Records one message and says what it is part of.
     pub fn observe(&mut self, meta: &MsgMeta, msg: &Message) -> ExchangeInfo {
+        self.observe_hinted(meta, msg, None)
+    }
+
+    /// [`ExchangeTracker::observe`] for a response to a request this tracker was not shown:
+    /// `hint` stands in for the request (see [`RequestHint`]). Ignored for other messages.
+    pub fn observe_hinted(
+        &mut self,
+        meta: &MsgMeta,
+        msg: &Message,
+        hint: Option<RequestHint>,
+    ) -> ExchangeInfo {
         let now = meta.ts.as_nanos();
         self.expire(now);
         let mut info = ExchangeInfo { role: role_of(msg), ..Default::default() };
@@ -506,6 +545,8 @@ impl ExchangeTracker {
                     info.acknowledges = Some(c.frame);
                     acked = Some((c.req_key, c.echo.role));
                 }
+                // The CON is the hinted request, which this tracker was not shown.
+                _ if hint.is_some() => {}
                 _ => info.findings.push(finding(
                     FindingKind::CoapUnmatchedAck,
                     Severity::Low,
@@ -525,6 +566,9 @@ impl ExchangeTracker {
                 req_key = Some(self.on_request(meta, msg, &mut info));
             }
             Role::Response if msg.mtype != MsgType::Rst => {
+                if let Some(h) = hint {
+                    self.stand_in(meta, msg, h);
+                }
                 if let Some((k, ts)) = self.on_response(meta, msg, acked.as_ref(), &mut info) {
                     req_key = Some(k);
                     request_ts = Some(ts);
@@ -703,6 +747,31 @@ impl ExchangeTracker {
             self.retire_request(old);
         }
         key
+    }
+
+    /// Puts the hinted request in the table, under the key a response to it matches (its own
+    /// token), unless it is there already (an earlier response put it there). An older entry
+    /// under that key (a request with the same token) is replaced, as the hinted request would
+    /// have replaced it had it been shown.
+    fn stand_in(&mut self, meta: &MsgMeta, msg: &Message, h: RequestHint) {
+        let key = self.req_key(meta.dst, meta.src, msg.token());
+        if self.requests.get(&key).is_some_and(|e| e.frame == h.frame) {
+            return;
+        }
+        let entry = RequestEntry {
+            frame: h.frame,
+            ts: h.ts,
+            answered: None,
+            expects_response: true,
+            multicast: false,
+            observe: None,
+            cache_key: h.resource,
+            block1_first: None,
+        };
+        let expires = h.ts.as_nanos() + self.lifetime();
+        if let Some(old) = self.requests.insert(key, entry, expires) {
+            self.retire_request(old);
+        }
     }
 
     /// Returns the matched request's key and time.
@@ -1433,6 +1502,65 @@ mod tests {
         );
         let sum = s.t.finish();
         assert_eq!((sum.block_transfers_completed, sum.block_transfers_incomplete), (1, 0));
+    }
+
+    /// The first request of a Block2 transfer left out, its response given a hint instead:
+    /// the transfer is followed as when the request is shown, even though an older request
+    /// with the same token (another resource, still unanswered) is in the table.
+    #[test]
+    fn a_hint_stands_in_for_a_request_not_shown() {
+        let (c, sv) = (ep(C, 40000), ep(S, 5683));
+        let body: Vec<u8> = (0..40).collect();
+        let run = |hinted: bool| {
+            let mut s = Script::new();
+            let other = with_opt(
+                get(1, &[1], "other"),
+                num::BLOCK2,
+                &BlockValue { num: 0, more: false, szx: 0 }.encode(),
+            );
+            s.send(0, c, sv, &other);
+            let plain = get(2, &[1], "big");
+            let m = Message::parse(&plain.emit());
+            let meta = MsgMeta { frame: 2, ts: Timestamp::from_nanos(1_000_000), src: c, dst: sv };
+            assert!(!ExchangeTracker::needs_request(&meta, &m));
+            assert!(ExchangeTracker::needs_request(&meta, &Message::parse(&other.emit())));
+            let hint = hinted.then(|| RequestHint { frame: 2, ts: meta.ts, resource: s.t.resource_of(&m) });
+            if hinted {
+                s.frame += 1;
+            } else {
+                s.send(1, c, sv, &plain);
+            }
+            let first = block_resp(2, &[1], BlockValue { num: 0, more: true, szx: 0 }, &body[..16]);
+            s.frame += 1;
+            let meta = MsgMeta { frame: s.frame, ts: Timestamp::from_nanos(2_000_000), src: sv, dst: c };
+            let mut infos = vec![s.t.observe_hinted(&meta, &Message::parse(&first.emit()), hint)];
+            for (n, range) in [(1u32, 16..32), (2, 32..40)] {
+                let mid = 2 + n as u16;
+                let token = [1 + n as u8];
+                let more = n < 2;
+                let req = with_opt(
+                    get(mid, &token, "big"),
+                    num::BLOCK2,
+                    &BlockValue { num: n, more: false, szx: 0 }.encode(),
+                );
+                s.send(2 + 2 * i64::from(n), c, sv, &req);
+                let resp = block_resp(mid, &token, BlockValue { num: n, more, szx: 0 }, &body[range]);
+                infos.push(s.send(3 + 2 * i64::from(n), sv, c, &resp));
+            }
+            infos
+        };
+        let (shown, hinted) = (run(false), run(true));
+        assert_eq!(hinted[0].request_frame, Some(2));
+        assert_eq!(hinted[0].response_time, Some(Nanos(1_000_000)));
+        assert!(hinted[0].findings.is_empty(), "{:?}", hinted[0].findings);
+        for (a, b) in shown.iter().zip(&hinted) {
+            assert_eq!((&a.block, a.request_frame), (&b.block, b.request_frame));
+        }
+        let done = hinted[2].block.as_ref().unwrap().completed.clone().unwrap();
+        assert_eq!(
+            done,
+            CompletedTransfer { frames: vec![3, 5, 7], total_len: 40, body: Some(body), gaps: 0 }
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod exchange;
 pub mod message;
 pub mod options;
 
-pub use exchange::{ExchangeInfo, ExchangeTracker, MsgMeta};
+pub use exchange::{ExchangeInfo, ExchangeTracker, MsgMeta, RequestHint};
 pub use message::{
     CoapOption, Code, Message, MessageKind, MessageRepr, MsgType, ParseOptions, looks_like_coap,
 };

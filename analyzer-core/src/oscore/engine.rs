@@ -262,6 +262,8 @@ struct RequestEntry {
     /// The Echo value challenged by a B.1.2 response to this request.
     echo: Option<Vec<u8>>,
     src: Endpoint,
+    /// The inner request's resource, noted by the analysis driver ([`Engine::note_inner_resource`]).
+    inner_resource: Option<u64>,
 }
 
 /// PIVs seen under one key, for replay and nonce-reuse detection.
@@ -520,6 +522,23 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Notes the resource of a decrypted request's inner message (its inner exchange tracker's
+    /// [`ExchangeTracker::resource_of`]), kept as long as the request is: the analysis driver
+    /// hands it to the inner tracker with a response to that request, instead of showing the
+    /// tracker every inner request. `request_frame` is the request's first transmission.
+    ///
+    /// [`ExchangeTracker::resource_of`]: crate::coap::ExchangeTracker::resource_of
+    pub fn note_inner_resource(&mut self, request_frame: u64, resource: u64) {
+        if let Some(e) = self.requests.get_mut(&request_frame) {
+            e.inner_resource = Some(resource);
+        }
+    }
+
+    /// What [`Engine::note_inner_resource`] noted for a request frame still remembered.
+    pub fn inner_resource(&self, request_frame: u64) -> Option<u64> {
+        self.requests.get(&request_frame)?.inner_resource
     }
 
     pub fn stats(&self) -> &EngineStats {
@@ -805,6 +824,7 @@ impl Engine {
                 pivless_response: None,
                 echo: None,
                 src: meta.src,
+                inner_resource: None,
             },
             expires,
         );
