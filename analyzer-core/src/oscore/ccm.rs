@@ -128,17 +128,12 @@ fn padded(data: &[u8]) -> [u8; 16] {
     b
 }
 
-/// `flags || nonce || number` (the number in the last `l` bytes, big-endian, `l <= 8`).
-fn block(template: &Blk, flags: u8, number: u64, l: usize) -> Blk {
-    let mut b = *template;
-    if let Some(first) = b.first_mut() {
-        *first = flags;
-    }
-    let n = number.to_be_bytes();
-    if let (Some(dst), Some(src)) = (b.get_mut(16 - l..), n.get(8 - l..)) {
-        dst.copy_from_slice(src);
-    }
-    b
+/// `flags || nonce || number`: `template` is the nonce in bytes 1..16-l (zeros around it) and
+/// the number goes in the last `l` bytes, big-endian (`l <= 8`; what does not fit is cut, as
+/// the length checks make sure nothing is). Arithmetic on one word, no byte copies.
+fn block(template: u128, flags: u8, number: u64, l: usize) -> Blk {
+    let mask = (1u128 << (8 * l)) - 1;
+    (template | (u128::from(flags) << 120) | (u128::from(number) & mask)).to_be_bytes().into()
 }
 
 impl<C> BlockCipherEncClosure for Job<'_, C> {
@@ -148,17 +143,21 @@ impl<C> BlockCipherEncClosure for Job<'_, C> {
         let n = nonce.len();
         let l = 15 - n;
         // B_0 and A_i share the layout: flags || nonce || a number in the last L bytes.
-        let mut template = Blk::default();
-        if let Some(dst) = template.get_mut(1..1 + n) {
-            dst.copy_from_slice(nonce);
-        }
+        let mut nonce_at_1 = [0u8; 16];
+        put(&mut nonce_at_1, 1, nonce);
+        let template = u128::from_be_bytes(nonce_at_1);
         let ctr = |buf: &mut [u8]| {
             for (i, chunk) in buf.chunks_mut(16).enumerate() {
-                let mut s = block(&template, (l - 1) as u8, i as u64 + 1, l);
+                let mut s = block(template, (l - 1) as u8, i as u64 + 1, l);
                 backend.encrypt_block_inplace(&mut s);
                 xor16(&mut s, padded(chunk));
-                for (d, v) in chunk.iter_mut().zip(s.iter()) {
-                    *d = *v;
+                match <&mut [u8; 16]>::try_from(&mut *chunk) {
+                    Ok(full) => *full = s.into(),
+                    Err(_) => {
+                        for (d, v) in chunk.iter_mut().zip(s.iter()) {
+                            *d = *v;
+                        }
+                    }
                 }
             }
         };
@@ -170,7 +169,7 @@ impl<C> BlockCipherEncClosure for Job<'_, C> {
         // CBC-MAC over B_0, the length-prefixed AAD and the plaintext.
         let adata = u8::from(!aad.is_empty()) << 6;
         let m = ((ccm.tag_len as u8).saturating_sub(2) / 2) << 3;
-        let mut x = block(&template, adata | m | (l - 1) as u8, buf.len() as u64, l);
+        let mut x = block(template, adata | m | (l - 1) as u8, buf.len() as u64, l);
         backend.encrypt_block_inplace(&mut x);
         if !aad.is_empty() {
             // The first block: the length prefix (2 bytes below 0xFF00, else 0xFFFE + 4 bytes,
@@ -203,7 +202,7 @@ impl<C> BlockCipherEncClosure for Job<'_, C> {
             backend.encrypt_block_inplace(&mut x);
         }
 
-        let mut s0 = block(&template, (l - 1) as u8, 0, l);
+        let mut s0 = block(template, (l - 1) as u8, 0, l);
         backend.encrypt_block_inplace(&mut s0);
         xor16(&mut s0, x.into());
         *tag = s0.into();

@@ -622,9 +622,9 @@ impl Engine {
             r.findings.push(oscore_finding(kind, severity, format!("OSCORE option: {p}")).at(rel(p.range())));
         }
         let malformed = parsed.problems.iter().any(|p| p.class() != ProblemClass::Note);
-        r.option = Some(parsed);
         if malformed {
-            self.remember_unopened_request(input, r);
+            self.remember_unopened_request(input, &parsed.option);
+            r.option = Some(parsed);
             return;
         }
         if m.payload.is_empty() && input.missing_bytes == 0 {
@@ -637,15 +637,19 @@ impl Engine {
                 )
                 .at(Span::frame(m.bytes.len()..m.bytes.len())),
             );
-            self.remember_unopened_request(input, r);
+            self.remember_unopened_request(input, &parsed.option);
+            r.option = Some(parsed);
             return;
         }
         self.check_outer_options(m, r);
+        // The option goes into the record once the message is processed; meanwhile it is
+        // read from here while the record is written.
         if m.code.is_request() {
-            self.request(input, r);
+            self.request(input, r, &parsed.option);
         } else {
-            self.response(input, r);
+            self.response(input, r, &parsed.option);
         }
+        r.option = Some(parsed);
         if let Some(c) = &r.context
             && let Some(ctx) = self.store.get(c.id)
         {
@@ -664,10 +668,10 @@ impl Engine {
         }
     }
 
-    fn remember_unopened_request(&mut self, input: MessageInput<'_>, r: &OscoreRecord) {
+    fn remember_unopened_request(&mut self, input: MessageInput<'_>, opt: &OscoreOption) {
         if input.message.code.is_request() {
-            let kid = r.opt().and_then(OscoreOption::kid_value).map(SmallBytes::from).unwrap_or_default();
-            let piv = r.opt().and_then(OscoreOption::piv_value).map(SmallBytes::from).unwrap_or_default();
+            let kid = opt.kid_value().map(SmallBytes::from).unwrap_or_default();
+            let piv = opt.piv_value().map(SmallBytes::from).unwrap_or_default();
             self.remember_request(input, None, PeerSlot::A, kid, piv, None);
         }
     }
@@ -692,11 +696,9 @@ impl Engine {
         }
     }
 
-    fn request(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord) {
+    fn request(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord, opt: &OscoreOption) {
         let m = input.message;
         let meta = input.meta;
-        // A copy without allocation (its fields are inline), so that `r` can be written to.
-        let Some(opt) = r.opt().cloned() else { return };
         let (Some(kid), Some(piv)) = (opt.kid_value(), opt.piv_value()) else {
             r.status = Status::MalformedOption;
             r.findings.push(oscore_finding(
@@ -707,7 +709,7 @@ impl Engine {
                     if opt.kid_value().is_none() { "kid" } else { "Partial IV" }
                 ),
             ));
-            self.remember_unopened_request(input, r);
+            self.remember_unopened_request(input, opt);
             return;
         };
         r.request_kid = Some(kid.into());
@@ -761,10 +763,12 @@ impl Engine {
         let entry_nonce;
         match opened {
             Some(o) => {
-                self.winners.insert(self.association(meta, kid), o.id);
+                if winner.is_none_or(|(id, _)| id != o.id) {
+                    self.winners.insert(self.association(meta, kid), o.id);
+                }
                 entry_nonce = Some(o.nonce.clone());
                 let (id, slot) = (o.id, o.slot);
-                self.accept(input, r, o, NonceSource::OwnPiv);
+                self.accept(input, r, o, NonceSource::OwnPiv, opt);
                 // Replay / nonce reuse: one PIV per sender key.
                 self.check_piv(input, r, id, slot, piv);
             }
@@ -1131,10 +1135,9 @@ impl Engine {
         self.store.insert(new)
     }
 
-    fn response(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord) {
+    fn response(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord, opt: &OscoreOption) {
         let m = input.message;
         let meta = input.meta;
-        let Some(opt) = r.opt().cloned() else { return };
         let Some(req_frame) = input.exchange.request_frame else {
             r.status = Status::NoRequest;
             r.findings.push(oscore_finding(
@@ -1251,7 +1254,7 @@ impl Engine {
         match opened {
             Some(o) => {
                 let id = o.id;
-                self.accept(input, r, o, source);
+                self.accept(input, r, o, source, opt);
                 match (source, opt.piv_value()) {
                     (NonceSource::OwnPiv, Some(piv)) => self.check_piv(input, r, id, responder, piv),
                     _ => self.check_pivless_response(input, r, req_frame),
@@ -1289,11 +1292,18 @@ impl Engine {
     }
 
     /// Records a successful open: context reference, inner message, key usage, KUDOS inputs.
-    fn accept(&mut self, input: MessageInput<'_>, r: &mut OscoreRecord, o: Opened, source: NonceSource) {
+    fn accept(
+        &mut self,
+        input: MessageInput<'_>,
+        r: &mut OscoreRecord,
+        o: Opened,
+        source: NonceSource,
+        opt: &OscoreOption,
+    ) {
         let frame = input.meta.frame;
         let warn = self.config.limit_warn_percent;
         let Opened { id, slot, nonce: n, verified, kudos: kudos_use } = o;
-        if let Some(k) = r.opt().and_then(OscoreOption::kudos) {
+        if let Some(k) = opt.kudos() {
             let root = self.store.get(id).map_or(id, |c| c.root);
             let seen = self.kudos_inputs.entry(root).or_default();
             seen.push(KudosSeen { slot, input: k.input(), frame, convergent: k.convergent() });
@@ -1390,7 +1400,7 @@ impl Engine {
         let cap = self.config.piv_history;
         let history = self.pivs.entry((id, slot)).or_default();
         let kept = history.seen.len();
-        let name = self.store.get(id).map(|c| c.name.clone()).unwrap_or_default();
+        let name: &str = self.store.get(id).map_or("", |c| &c.name);
         let is_request = input.message.code.is_request();
         match history.check_insert(piv_u64(piv), frame, d, cap) {
             PivCheck::Fresh => {}
