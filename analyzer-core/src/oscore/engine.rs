@@ -29,6 +29,7 @@ use crate::net::Endpoint;
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::BuildHasher;
+use std::num::NonZeroU64;
 use std::ops::Range;
 
 /// CoAP option numbers the engine looks at.
@@ -247,23 +248,50 @@ pub struct MessageInput<'a> {
     pub missing_bytes: usize,
 }
 
-/// What the engine remembers of a request until its responses arrive.
+/// What the engine remembers of a request until its responses arrive: 112 bytes, so that a
+/// table slot takes two cache lines (a full table writes one slot per request and reads one
+/// back a table later, neither in the cache). The request's nonce is not kept: a response
+/// without a Partial IV rebuilds it from the context, kid and PIV.
 #[derive(Debug, Clone)]
 struct RequestEntry {
     ctx: Option<CtxId>,
-    requester: PeerSlot,
     kid: SmallBytes,
-    piv: SmallBytes,
-    nonce: Option<SmallBytes>,
+    src: Endpoint,
+    piv: ShortPiv,
+    /// First response without a PIV: (frame, ciphertext digest), for nonce-reuse checks.
+    pivless_response: Option<(NonZeroU64, u64)>,
+    /// The Echo value challenged by a B.1.2 response to this request.
+    echo: Option<Box<[u8]>>,
+    /// The inner request's resource, noted by the analysis driver
+    /// ([`Engine::note_inner_resource`]); meaningful when `has_inner_resource`.
+    inner_resource: u64,
+    has_inner_resource: bool,
+    requester: PeerSlot,
     /// A request that registered an observation (kept longer).
     observe: bool,
-    /// First response without a PIV: (frame, ciphertext digest), for nonce-reuse checks.
-    pivless_response: Option<(u64, u64)>,
-    /// The Echo value challenged by a B.1.2 response to this request.
-    echo: Option<Vec<u8>>,
-    src: Endpoint,
-    /// The inner request's resource, noted by the analysis driver ([`Engine::note_inner_resource`]).
-    inner_resource: Option<u64>,
+}
+
+/// A Partial IV kept inline: the option's 3-bit length field allows at most 7 bytes.
+#[derive(Debug, Clone, Copy)]
+struct ShortPiv {
+    len: u8,
+    bytes: [u8; 7],
+}
+
+impl ShortPiv {
+    /// The first 7 bytes of `piv` (all of any PIV an OSCORE option can carry).
+    fn new(piv: &[u8]) -> Self {
+        let mut bytes = [0; 7];
+        let len = piv.len().min(7);
+        if let (Some(d), Some(s)) = (bytes.get_mut(..len), piv.get(..len)) {
+            d.copy_from_slice(s);
+        }
+        ShortPiv { len: len as u8, bytes }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
 }
 
 /// PIVs seen under one key, for replay and nonce-reuse detection.
@@ -532,13 +560,15 @@ impl Engine {
     /// [`ExchangeTracker::resource_of`]: crate::coap::ExchangeTracker::resource_of
     pub fn note_inner_resource(&mut self, request_frame: u64, resource: u64) {
         if let Some(e) = self.requests.get_mut(&request_frame) {
-            e.inner_resource = Some(resource);
+            e.inner_resource = resource;
+            e.has_inner_resource = true;
         }
     }
 
     /// What [`Engine::note_inner_resource`] noted for a request frame still remembered.
     pub fn inner_resource(&self, request_frame: u64) -> Option<u64> {
-        self.requests.get(&request_frame)?.inner_resource
+        let e = self.requests.get(&request_frame)?;
+        e.has_inner_resource.then_some(e.inner_resource)
     }
 
     pub fn stats(&self) -> &EngineStats {
@@ -594,7 +624,7 @@ impl Engine {
         let mut r = OscoreRecord::new(Status::UnprotectedError);
         r.request_frame = Some(req);
         r.request_kid = Some(entry.kid.clone());
-        r.request_piv = Some(entry.piv.clone());
+        r.request_piv = Some(entry.piv.as_slice().into());
         let diag = String::from_utf8_lossy(m.payload()).into_owned();
         r.findings.push(oscore_finding(
             FindingKind::OscoreUnprotectedError,
@@ -670,9 +700,8 @@ impl Engine {
 
     fn remember_unopened_request(&mut self, input: MessageInput<'_>, opt: &OscoreOption) {
         if input.message.code.is_request() {
-            let kid = opt.kid_value().map(SmallBytes::from).unwrap_or_default();
-            let piv = opt.piv_value().map(SmallBytes::from).unwrap_or_default();
-            self.remember_request(input, None, PeerSlot::A, kid, piv, None);
+            let (kid, piv) = (opt.kid_value().unwrap_or_default(), opt.piv_value().unwrap_or_default());
+            self.remember_request(input, None, PeerSlot::A, kid, piv);
         }
     }
 
@@ -760,20 +789,17 @@ impl Engine {
             opened =
                 self.try_candidates(&plain, spec, kid, piv, m.payload(), input.missing_bytes, r, meta.frame);
         }
-        let entry_nonce;
         match opened {
             Some(o) => {
                 if winner.is_none_or(|(id, _)| id != o.id) {
                     self.winners.insert(self.association(meta, kid), o.id);
                 }
-                entry_nonce = Some(o.nonce.clone());
                 let (id, slot) = (o.id, o.slot);
                 self.accept(input, r, o, NonceSource::OwnPiv, opt);
                 // Replay / nonce reuse: one PIV per sender key.
                 self.check_piv(input, r, id, slot, piv);
             }
             None => {
-                entry_nonce = r.nonce.clone();
                 r.nonce_source = Some(NonceSource::OwnPiv);
                 let tried: Vec<Cand> = winner
                     .map(|(id, slot)| Cand::Existing { id, slot })
@@ -784,8 +810,7 @@ impl Engine {
             }
         }
         let requester = r.context.as_ref().map(|c| c.sender).unwrap_or(PeerSlot::A);
-        let echo = r.inner.as_ref().and_then(|i| i.first_option(OPT_ECHO)).map(<[u8]>::to_vec);
-        if let Some(e) = &echo {
+        if let Some(e) = r.inner.as_ref().and_then(|i| i.first_option(OPT_ECHO)) {
             // B.1.2: a request echoing the value a protected 4.01 challenged it with.
             let challenged =
                 self.requests.iter().any(|(_, q)| q.src == meta.src && q.echo.as_deref() == Some(e));
@@ -794,20 +819,19 @@ impl Engine {
             }
         }
         let ctx = r.context.as_ref().map(|c| c.id);
-        self.remember_request(input, ctx, requester, kid.into(), piv.into(), entry_nonce);
+        self.remember_request(input, ctx, requester, kid, piv);
     }
 
-    /// Keeps what responses to this request need (context, kid, PIV, nonce). Also done for
-    /// requests that could not be decrypted or parsed, so that an unprotected OSCORE error
-    /// answering them is recognised.
+    /// Keeps what responses to this request need (context, kid, PIV). Also done for requests
+    /// that could not be decrypted or parsed, so that an unprotected OSCORE error answering
+    /// them is recognised.
     fn remember_request(
         &mut self,
         input: MessageInput<'_>,
         ctx: Option<CtxId>,
         requester: PeerSlot,
-        kid: SmallBytes,
-        piv: SmallBytes,
-        nonce: Option<SmallBytes>,
+        kid: &[u8],
+        piv: &[u8],
     ) {
         // A retransmission keeps the first transmission's entry (responses point there).
         if input.exchange.retransmission_of.is_some() {
@@ -820,15 +844,15 @@ impl Engine {
             meta.frame,
             RequestEntry {
                 ctx,
-                requester,
-                kid,
-                piv,
-                nonce,
-                observe,
+                kid: kid.into(),
+                src: meta.src,
+                piv: ShortPiv::new(piv),
                 pivless_response: None,
                 echo: None,
-                src: meta.src,
-                inner_resource: None,
+                inner_resource: 0,
+                has_inner_resource: false,
+                requester,
+                observe,
             },
             expires,
         );
@@ -1171,7 +1195,7 @@ impl Engine {
             self.requests.refresh(&req_frame, self.expiry(meta.ts, true));
         }
         r.request_kid = Some(entry.kid.clone());
-        r.request_piv = Some(entry.piv.clone());
+        r.request_piv = Some(entry.piv.as_slice().into());
         let Some(req_ctx) = entry.ctx else {
             r.status = Status::NoRequest;
             r.findings.push(
@@ -1197,7 +1221,12 @@ impl Engine {
                 vec![Cand::Existing { id: req_ctx, slot: responder }]
             }
         };
-        let (spec, source) = match (opt.piv_value(), &entry.nonce) {
+        // The request's nonce, as it was opened (its context from the requester's view).
+        let request_nonce = self
+            .store
+            .get(req_ctx)
+            .and_then(|c| nonce_for(c.view(entry.requester), NonceSpec::OwnPiv(entry.piv.as_slice())));
+        let (spec, source) = match (opt.piv_value(), &request_nonce) {
             (Some(piv), _) => (NonceSpec::OwnPiv(piv), NonceSource::OwnPiv),
             (None, Some(n)) => (NonceSpec::Fixed(n), NonceSource::RequestNonce),
             (None, None) => {
@@ -1209,7 +1238,7 @@ impl Engine {
             &candidates,
             spec,
             &entry.kid,
-            &entry.piv,
+            entry.piv.as_slice(),
             m.payload(),
             input.missing_bytes,
             r,
@@ -1221,7 +1250,7 @@ impl Engine {
                 &plain,
                 spec,
                 &entry.kid,
-                &entry.piv,
+                entry.piv.as_slice(),
                 m.payload(),
                 input.missing_bytes,
                 r,
@@ -1244,7 +1273,7 @@ impl Engine {
                 &newer,
                 spec,
                 &entry.kid,
-                &entry.piv,
+                entry.piv.as_slice(),
                 m.payload(),
                 input.missing_bytes,
                 r,
@@ -1263,7 +1292,7 @@ impl Engine {
                     && source == NonceSource::OwnPiv
                 {
                     r.echo_recovery = Some(EchoRecovery::Challenge);
-                    let echo = r.inner.as_ref().and_then(|i| i.first_option(OPT_ECHO)).map(<[u8]>::to_vec);
+                    let echo = r.inner.as_ref().and_then(|i| i.first_option(OPT_ECHO)).map(Box::from);
                     if let Some(e) = self.requests.get_mut(&req_frame) {
                         e.echo = echo;
                     }
@@ -1465,7 +1494,10 @@ impl Engine {
         let d = self.digests.hash_one(input.message.payload());
         let Some(entry) = self.requests.get_mut(&req_frame) else { return };
         match entry.pivless_response {
-            None => entry.pivless_response = Some((input.meta.frame, d)),
+            None => {
+                entry.pivless_response =
+                    Some((NonZeroU64::new(input.meta.frame).unwrap_or(NonZeroU64::MIN), d))
+            }
             Some((_, first_d)) if first_d == d => {}
             Some((first, _)) => {
                 r.findings.push(
@@ -1473,10 +1505,10 @@ impl Engine {
                         FindingKind::OscoreNonceReuse,
                         Severity::Critical,
                         format!(
-                            "AEAD nonce reuse: a second response without Partial IV to the request in frame {req_frame} reuses the request nonce, as frame {first} did, with different ciphertext"
+                            "AEAD nonce reuse: a second response without Partial IV to the request in frame {req_frame} reuses the request nonce, as frame {} did, with different ciphertext", first.get()
                         ),
                     )
-                    .related([first, req_frame]),
+                    .related([first.get(), req_frame]),
                 );
             }
         }
@@ -1670,6 +1702,16 @@ mod tests {
             derived: DerivedContext::derive(params).unwrap(),
         });
         Engine::new(EngineConfig::default(), store)
+    }
+
+    /// With the table slot's key and expiry, an entry takes two cache lines; the Partial IV
+    /// is kept whole.
+    #[test]
+    fn request_entries_stay_small() {
+        assert!(std::mem::size_of::<RequestEntry>() <= 112, "{}", std::mem::size_of::<RequestEntry>());
+        let longest = [1, 2, 3, 4, 5, 6, 7];
+        assert_eq!(ShortPiv::new(&longest).as_slice(), longest);
+        assert_eq!(ShortPiv::new(&[]).as_slice(), [0u8; 0]);
     }
 
     #[test]
