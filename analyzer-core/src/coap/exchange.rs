@@ -282,17 +282,65 @@ struct Echo {
     linked: Option<Box<(Option<ObserveInfo>, Option<BlockInfo>)>>,
 }
 
-/// One message seen, for deduplication and ACK/RST matching: 96 bytes (was 192 with the key
-/// structs), so a full table of `max_live` entries is about 3 MB.
+/// `MidEntry::request_nanos` when the message has no request time.
+const NO_REQUEST_TS: u32 = u32::MAX;
+
+/// One message seen, for deduplication and ACK/RST matching: 64 bytes, so that a table slot
+/// (with its key and expiry) is 80. A full table writes a slot per message and reads one back
+/// a table later, neither in the cache: the slot's size is what the table costs. The [`Echo`]
+/// is stored flat (its padding would not pack with the rest): see [`MidEntry::echo`].
 #[derive(Debug)]
 struct MidEntry {
     frame: u64,
     /// Digest of the message bytes (their length included).
     digest: u64,
+    /// For a request: its own key; for a response: the key of the request it answered (when
+    /// `has_req_key`).
+    req_key: Key,
+    acknowledges: Option<NonZeroU64>,
+    request_frame: Option<NonZeroU64>,
+    /// The request's time: seconds, and nanoseconds or [`NO_REQUEST_TS`].
+    request_secs: i64,
+    request_nanos: u32,
+    linked: Option<Box<(Option<ObserveInfo>, Option<BlockInfo>)>>,
+    role: Role,
     mtype: MsgType,
-    /// For a request: its own key; for a response: the key of the request it answered.
-    req_key: Option<Key>,
-    echo: Echo,
+    has_req_key: bool,
+}
+
+impl MidEntry {
+    fn new(frame: u64, digest: u64, mtype: MsgType, req_key: Option<Key>, echo: Echo) -> MidEntry {
+        let Echo { role, acknowledges, request_frame, request_ts, linked } = echo;
+        MidEntry {
+            frame,
+            digest,
+            req_key: req_key.unwrap_or_default(),
+            acknowledges,
+            request_frame,
+            request_secs: request_ts.map_or(0, |t| t.secs),
+            request_nanos: request_ts.map_or(NO_REQUEST_TS, |t| t.nanos),
+            linked,
+            role,
+            mtype,
+            has_req_key: req_key.is_some(),
+        }
+    }
+
+    fn req_key(&self) -> Option<Key> {
+        self.has_req_key.then_some(self.req_key)
+    }
+
+    /// What a retransmission of this message repeats.
+    fn echo(&self) -> Echo {
+        Echo {
+            role: self.role,
+            acknowledges: self.acknowledges,
+            request_frame: self.request_frame,
+            request_ts: (self.request_nanos != NO_REQUEST_TS)
+                .then_some(Timestamp { secs: self.request_secs, nanos: self.request_nanos }),
+            linked: self.linked.clone(),
+        }
+    }
 }
 
 /// An Observe registration. Boxed in its request: most requests do not observe.
@@ -517,7 +565,7 @@ impl ExchangeTracker {
         let mkey = self.mid_key(meta.src, meta.dst, msg.mid, reply);
         if let Some(prev) = self.mids.get(&mkey) {
             if prev.digest == dig {
-                return self.retransmission(meta, msg, prev.frame, prev.echo.clone(), info);
+                return self.retransmission(meta, msg, prev.frame, prev.echo(), info);
             }
             info.mid_reused_from = Some(prev.frame);
             info.findings.push(
@@ -543,7 +591,7 @@ impl ExchangeTracker {
                     if c.mtype == MsgType::Con || (msg.mtype == MsgType::Rst && c.mtype == MsgType::Non) =>
                 {
                     info.acknowledges = Some(c.frame);
-                    acked = Some((c.req_key, c.echo.role));
+                    acked = Some((c.req_key(), c.role));
                 }
                 // The CON is the hinted request, which this tracker was not shown.
                 _ if hint.is_some() => {}
@@ -593,7 +641,7 @@ impl ExchangeTracker {
             request_ts,
             linked,
         };
-        let entry = MidEntry { frame: meta.frame, digest: dig, mtype: msg.mtype, req_key, echo };
+        let entry = MidEntry::new(meta.frame, dig, msg.mtype, req_key, echo);
         let expires = now + self.lifetime();
         self.mids.insert(mkey, entry, expires);
         self.enforce_caps();
@@ -1284,6 +1332,13 @@ mod tests {
     }
     fn kinds(i: &ExchangeInfo) -> Vec<FindingKind> {
         i.findings.iter().map(|f| f.kind).collect()
+    }
+
+    /// With the table slot's key and expiry, a MID entry takes 80 bytes, a request entry 80.
+    #[test]
+    fn table_entries_stay_small() {
+        assert!(std::mem::size_of::<MidEntry>() <= 64, "{}", std::mem::size_of::<MidEntry>());
+        assert!(std::mem::size_of::<RequestEntry>() <= 64, "{}", std::mem::size_of::<RequestEntry>());
     }
 
     #[test]
