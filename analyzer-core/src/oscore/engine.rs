@@ -22,7 +22,7 @@ use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, Name, NewContext, O
 use crate::bytes::SmallBytes;
 use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
 use crate::coap::message::{Buffers, Message};
-use crate::collections::{FastMap, Fifo};
+use crate::collections::{FastMap, Fifo, FrameKeys};
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::keys::PeerSlot;
 use crate::net::Endpoint;
@@ -427,8 +427,8 @@ pub struct Engine {
     store: ContextStore,
     /// Request frame -> what its responses need. Kept in insertion order (expiry and the
     /// cap pop the oldest without a random table access); a notification renews its
-    /// registration (`Fifo::refresh`).
-    requests: Fifo<RequestEntry>,
+    /// registration (`Fifo::refresh`). Indexed by frame number as it is (`FrameKeys`).
+    requests: Fifo<RequestEntry, FrameKeys>,
     /// Digest of (sender endpoint, receiver endpoint, kid) -> context that last opened such a
     /// request (a digest collision, 2^-64, only costs one failed trial).
     winners: FastMap<u64, CtxId>,
@@ -616,11 +616,12 @@ impl Engine {
     /// A plain CoAP error answering a protected request (RFC 8613 §8.2: 4.00, 4.01, 4.02).
     fn unprotected(&mut self, input: MessageInput<'_>) -> Option<Box<OscoreRecord>> {
         let m = input.message;
-        let req = input.exchange.request_frame?;
-        let entry = self.requests.get(&req)?;
+        // The code first: most plain responses answer plain requests, absent from the table.
         if !(m.code.is_response() && matches!(m.code.0, 0x80..=0x82)) {
             return None;
         }
+        let req = input.exchange.request_frame?;
+        let entry = self.requests.get(&req)?;
         let mut r = OscoreRecord::new(Status::UnprotectedError);
         r.request_frame = Some(req);
         r.request_kid = Some(entry.kid.clone());
