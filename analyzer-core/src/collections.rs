@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::num::NonZeroU64;
 
 /// A hash map with foldhash (per-process random seed): the per-message tables hash short keys
 /// (endpoints, tokens, frame numbers) several times per message, where SipHash dominated.
@@ -378,6 +379,12 @@ impl Hasher for FrameHasher {
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
     }
+}
+
+/// A frame number as stored in the tables (frame numbers are 1-based; 0 would read as 1), so
+/// that an optional one takes a word.
+pub(crate) fn nz(frame: u64) -> NonZeroU64 {
+    NonZeroU64::new(frame).unwrap_or(NonZeroU64::MIN)
 }
 
 fn saturate(nanos: i128) -> i64 {

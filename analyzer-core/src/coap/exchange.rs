@@ -40,7 +40,7 @@
 
 use super::message::{Message, MessageKind, MsgType};
 use super::options::{BlockValue, decode_uint, num};
-use crate::collections::{Bounded, Fifo};
+use crate::collections::{Bounded, Fifo, nz};
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::hex;
 use crate::net::Endpoint;
@@ -409,11 +409,6 @@ pub struct ExchangeTracker {
     /// Hashes message bytes (a retransmission has the same digest as the first), table keys
     /// and resource keys.
     digests: foldhash::quality::RandomState,
-}
-
-/// A frame number as stored in the tables (frame numbers are 1-based; 0 would read as 1).
-fn nz(frame: u64) -> NonZeroU64 {
-    NonZeroU64::new(frame).unwrap_or(NonZeroU64::MIN)
 }
 
 fn finding(kind: FindingKind, severity: Severity, span: Range<usize>, msg: String) -> Finding {

@@ -22,7 +22,7 @@ use super::store::{ContextStore, CtxId, CtxKind, LimitLevel, Name, NewContext, O
 use crate::bytes::SmallBytes;
 use crate::coap::exchange::{ExchangeInfo, MsgMeta, ObserveInfo};
 use crate::coap::message::{Buffers, Message};
-use crate::collections::{FastMap, Fifo, FrameKeys};
+use crate::collections::{FastMap, Fifo, FrameKeys, nz};
 use crate::finding::{Finding, FindingKind, Layer, Severity, Span};
 use crate::keys::PeerSlot;
 use crate::net::Endpoint;
@@ -1222,11 +1222,15 @@ impl Engine {
                 vec![Cand::Existing { id: req_ctx, slot: responder }]
             }
         };
-        // The request's nonce, as it was opened (its context from the requester's view).
-        let request_nonce = self
-            .store
-            .get(req_ctx)
-            .and_then(|c| nonce_for(c.view(entry.requester), NonceSpec::OwnPiv(entry.piv.as_slice())));
+        // Without a Partial IV of its own, the response uses the request's nonce, rebuilt as
+        // the request was opened (its context from the requester's view).
+        let request_nonce = match opt.piv_value() {
+            Some(_) => None,
+            None => self
+                .store
+                .get(req_ctx)
+                .and_then(|c| nonce_for(c.view(entry.requester), NonceSpec::OwnPiv(entry.piv.as_slice()))),
+        };
         let (spec, source) = match (opt.piv_value(), &request_nonce) {
             (Some(piv), _) => (NonceSpec::OwnPiv(piv), NonceSource::OwnPiv),
             (None, Some(n)) => (NonceSpec::Fixed(n), NonceSource::RequestNonce),
@@ -1495,10 +1499,7 @@ impl Engine {
         let d = self.digests.hash_one(input.message.payload());
         let Some(entry) = self.requests.get_mut(&req_frame) else { return };
         match entry.pivless_response {
-            None => {
-                entry.pivless_response =
-                    Some((NonZeroU64::new(input.meta.frame).unwrap_or(NonZeroU64::MIN), d))
-            }
+            None => entry.pivless_response = Some((nz(input.meta.frame), d)),
             Some((_, first_d)) if first_d == d => {}
             Some((first, _)) => {
                 r.findings.push(
